@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import { CommandError, type CommandResult, type Executor, type RunOptions } from './executor.js';
+
+/** Runs argv lists on this machine without a shell. */
+export class LocalExecutor implements Executor {
+  readonly where = 'this runner';
+
+  constructor(private readonly baseEnv: NodeJS.ProcessEnv = process.env) {}
+
+  run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('empty command');
+    return new Promise((resolve, reject) => {
+      const child = spawn(file, args, {
+        cwd: options.cwd,
+        env: { ...this.baseEnv, ...options.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        signal: options.signal,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        options.onStdout?.(chunk);
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+        options.onStderr?.(chunk);
+      });
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        const result = { code: code ?? (signal ? 128 : 1), stdout, stderr };
+        if (result.code !== 0 && options.check !== false) reject(new CommandError(argv, result, this.where));
+        else resolve(result);
+      });
+      child.stdin.end(options.stdin ?? '');
+    });
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,3 @@
+import * as core from '@actions/core';
+
+core.setFailed('promote-prod is not implemented yet');

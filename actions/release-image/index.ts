@@ -1,0 +1,3 @@
+import * as core from '@actions/core';
+
+core.setFailed('release-image is not implemented yet');

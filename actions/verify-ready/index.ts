@@ -1,0 +1,3 @@
+import * as core from '@actions/core';
+
+core.setFailed('verify-ready is not implemented yet');
