@@ -1,7 +1,7 @@
 // Bundles each action's entry (actions/<name>/index.ts) into <name>/dist/index.js with ncc.
 // `--check` rebuilds into a temporary folder and fails when the committed dist/ differs.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -36,13 +36,23 @@ function build(action, outDir) {
       '--license',
       'licenses.txt',
       '--quiet',
+      // Types are checked once by `npm run typecheck`; bundling only transpiles.
+      '--transpile-only',
     ],
     {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   );
+  // Some CommonJS dependencies (ssh2's poly1305 loader) read __dirname, which ESM output lacks.
+  const entry = join(outDir, 'index.js');
+  writeFileSync(entry, COMMONJS_GLOBALS + readFileSync(entry, 'utf8'));
 }
+
+const COMMONJS_GLOBALS =
+  "import { fileURLToPath as __deployerFileURLToPath } from 'node:url';\n" +
+  'const __filename = __deployerFileURLToPath(import.meta.url);\n' +
+  "const __dirname = __deployerFileURLToPath(new URL('.', import.meta.url));\n";
 
 let stale = [];
 for (const action of selected) {

@@ -28,6 +28,11 @@ export class LocalExecutor implements Executor {
         options.onStderr?.(chunk);
       });
       child.on('error', reject);
+      // A command that exits before reading its input (git rev-parse, a failed login) closes the pipe:
+      // EPIPE here is not an error of ours; the exit code says how the command went.
+      child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') reject(error);
+      });
       child.on('close', (code, signal) => {
         const result = { code: code ?? (signal ? 128 : 1), stdout, stderr };
         if (result.code !== 0 && options.check !== false) reject(new CommandError(argv, result, this.where));

@@ -1,0 +1,97 @@
+// Docker Compose argv lists. Pure: no I/O; run them with an Executor in the deploy path.
+
+/** `docker compose` (v2 plugin) or the standalone `docker-compose` (v1, or v2 installed standalone). */
+export type ComposeFlavor = { command: 'docker compose' | 'docker-compose'; major: number };
+
+export interface ComposeProject {
+  flavor: ComposeFlavor;
+  projectName: string;
+  composeFile: string;
+  /** The one env file used for variable interpolation (deploy.env, or deploy.env.next during a deploy). */
+  envFile: string;
+}
+
+export const detectComposeCommands = {
+  plugin: ['docker', 'compose', 'version', '--short'],
+  standalone: ['docker-compose', 'version', '--short'],
+} as const;
+
+export function parseComposeVersion(output: string): number | undefined {
+  const match = /(\d+)\.\d+/.exec(output.trim());
+  return match ? Number(match[1]) : undefined;
+}
+
+export function composeBase(project: ComposeProject): string[] {
+  const head = project.flavor.command === 'docker compose' ? ['docker', 'compose'] : ['docker-compose'];
+  return [
+    ...head,
+    '--project-name',
+    project.projectName,
+    '--file',
+    project.composeFile,
+    '--env-file',
+    project.envFile,
+  ];
+}
+
+export const compose = {
+  pull(project: ComposeProject, services: string[]): string[] {
+    return [...composeBase(project), 'pull', '--quiet', ...services];
+  },
+  /** Starts (or recreates) services without touching their dependencies. */
+  up(project: ComposeProject, services: string[], options: { recreate?: boolean } = {}): string[] {
+    return [
+      ...composeBase(project),
+      'up',
+      '--detach',
+      '--no-deps',
+      '--no-build',
+      ...(options.recreate ? ['--force-recreate'] : []),
+      ...services,
+    ];
+  },
+  /** Accessories (databases, caches) are ensured running; their dependencies may start too. */
+  ensureRunning(project: ComposeProject, services: string[]): string[] {
+    return [...composeBase(project), 'up', '--detach', '--no-build', ...services];
+  },
+  /** The migrator as a one-off container, removed afterwards. */
+  runOnce(project: ComposeProject, service: string): string[] {
+    return [...composeBase(project), 'run', '--rm', '--no-deps', '-T', service];
+  },
+  stop(project: ComposeProject, services: string[]): string[] {
+    return [...composeBase(project), 'stop', ...services];
+  },
+  rm(project: ComposeProject, services: string[]): string[] {
+    return [...composeBase(project), 'rm', '--force', '--stop', ...services];
+  },
+  /** Container ids of a service (works for v1 and v2). */
+  containerIds(project: ComposeProject, service: string): string[] {
+    return [...composeBase(project), 'ps', '--quiet', service];
+  },
+  logs(project: ComposeProject, service: string, lines: number): string[] {
+    return [...composeBase(project), 'logs', '--no-color', '--tail', String(lines), service];
+  },
+};
+
+export const docker = {
+  /** What a container runs: image reference as configured, image id, state. One JSON object per line. */
+  inspectContainers(ids: string[]): string[] {
+    return [
+      'docker',
+      'inspect',
+      '--format',
+      '{"id":{{json .Id}},"image":{{json .Config.Image}},"imageId":{{json .Image}},"status":{{json .State.Status}},"exitCode":{{.State.ExitCode}},"restarting":{{.State.Restarting}}}',
+      ...ids,
+    ];
+  },
+  /** Repo digests of a local image (to prove which registry content runs). */
+  imageRepoDigests(image: string): string[] {
+    return ['docker', 'image', 'inspect', '--format', '{{json .RepoDigests}}', image];
+  },
+  imageExists(image: string): string[] {
+    return ['docker', 'image', 'inspect', '--format', '{{.Id}}', image];
+  },
+  login(configDir: string, registry: string, username: string): string[] {
+    return ['docker', '--config', configDir, 'login', registry, '--username', username, '--password-stdin'];
+  },
+};

@@ -1,0 +1,406 @@
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { compose, detectComposeCommands, docker, parseComposeVersion, type ComposeFlavor, type ComposeProject } from '../commands/compose.js';
+import { host } from '../commands/host.js';
+import type { Executor } from '../exec/executor.js';
+import { lastLines } from '../exec/executor.js';
+import type { EventLog } from '../events.js';
+import { waitUntilReady, type ReadinessCheck, type ReadinessResult, type ReadinessSettings } from '../readiness/index.js';
+import { HostLock, describeLock } from '../state/lock.js';
+import { releaseId, type DeployState, type ReleaseRecord, type ReleaseStatus } from '../state/release.js';
+import { StateStore } from '../state/store.js';
+import { RecreateStrategy, type SwitchStrategy } from './switch.js';
+import { deployEnvFile, DEPLOY_FILES } from './files.js';
+
+/** Where readiness is checked: a URL the runner reaches, or a port on the host through the SSH session. */
+export type ReadinessTarget = { url: string } | { host: string; port: number; path: string };
+
+export interface DeployRequest {
+  environment: string;
+  kind: ReleaseRecord['kind'];
+  deployPath: string;
+  projectName: string;
+  /** Uploaded as the release's compose file; when absent the host's current one is reused (rollback). */
+  composeFileContent?: string;
+  envFileName: string;
+  appService: string;
+  migratorService: string;
+  accessories: string[];
+  appImage: string;
+  migratorImage: string;
+  /** Extra non-secret variables for deploy.env (e.g. APP_HOST_PORT). */
+  deployEnv: Record<string, string>;
+  runMigrations: boolean;
+  /** Pull images first; when false, images missing on the host are still pulled. */
+  pull: boolean;
+  registry?: { server: string; username: string; password: string };
+  readiness: ReadinessSettings;
+  readinessTarget: ReadinessTarget;
+  lockTtlMs: number;
+  lockWaitMs: number;
+  composeCommand: 'auto' | ComposeFlavor['command'];
+  sha: string;
+  actor: string;
+  runId: string;
+  runUrl?: string;
+  promotedFrom?: ReleaseRecord['promotedFrom'];
+  rolledBackTo?: string;
+}
+
+export interface StepTiming {
+  step: string;
+  ms: number;
+}
+
+export interface DeployOutcome {
+  release: ReleaseRecord;
+  previous?: ReleaseRecord;
+  state: DeployState;
+  steps: StepTiming[];
+  readiness?: ReadinessResult;
+  composeFlavor?: ComposeFlavor;
+}
+
+export class DeployFailedError extends Error {
+  constructor(
+    message: string,
+    readonly outcome: DeployOutcome,
+  ) {
+    super(message);
+    this.name = 'DeployFailedError';
+  }
+}
+
+class CancelledError extends Error {
+  constructor() {
+    super('the run was cancelled');
+  }
+}
+
+/** The host side of an executor, when it can tunnel (SSH). */
+export interface Tunnel {
+  openTunnel(host: string, port: number): Promise<Duplex>;
+}
+
+export interface DeployContext {
+  executor: Executor & Partial<Tunnel>;
+  log: EventLog;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+/**
+ * One deploy over one connection: lock → upload → pull → migrate → switch → ready → record,
+ * with automatic rollback when the new release is not ready, and cancellation handling.
+ */
+export async function runDeploy(request: DeployRequest, context: DeployContext): Promise<DeployOutcome> {
+  const { executor, log, signal } = context;
+  const now = context.now ?? (() => new Date());
+  const startedAt = now();
+  const id = releaseId(startedAt, request.sha);
+  const stateDir = `${request.deployPath}/${DEPLOY_FILES.stateDir}`;
+  const lock = new HostLock(executor, stateDir);
+  const store = new StateStore(executor, stateDir, request.environment);
+  const steps: StepTiming[] = [];
+  const token = randomUUID();
+  log.context.release = id;
+
+  const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    if (signal?.aborted) throw new CancelledError();
+    const began = Date.now();
+    log.info(name, 'started');
+    try {
+      return await work();
+    } finally {
+      steps.push({ step: name, ms: Date.now() - began });
+    }
+  };
+
+  const flavor = await step('detect-compose', () => detectCompose(executor, request.composeCommand));
+  log.info('detect-compose', `using ${flavor.command} (v${flavor.major})`);
+
+  await step('lock', async () => {
+    const taken = await lock.acquire(
+      { token, environment: request.environment, sha: request.sha, actor: request.actor, runId: request.runId, runUrl: request.runUrl, startedAt: startedAt.toISOString() },
+      {
+        ttlMs: request.lockTtlMs,
+        waitMs: request.lockWaitMs,
+        signal,
+        onWait: (holder) => log.info('lock', `waiting for the deploy lock held by ${describeLock(holder)}`),
+      },
+    );
+    if (taken.tookOver) log.warn('lock', `took over an expired deploy lock held by ${describeLock(taken.tookOver)}`);
+  });
+
+  const files = DEPLOY_FILES.paths(request.deployPath);
+  const next: ComposeProject = { flavor, projectName: request.projectName, composeFile: files.nextCompose, envFile: files.nextEnv };
+  let previousProject: ComposeProject | undefined;
+  let previous: ReleaseRecord | undefined;
+  let switched = false;
+  let readiness: ReadinessResult | undefined;
+  let migrated = false;
+  const strategy: SwitchStrategy = new RecreateStrategy(executor, request.deployPath, request.appService);
+
+  const record = async (status: ReleaseStatus, extra: Partial<ReleaseRecord> = {}): Promise<DeployOutcome> => {
+    const finishedAt = now();
+    const release: ReleaseRecord = {
+      id,
+      environment: request.environment,
+      kind: request.kind,
+      sha: request.sha,
+      appImage: request.appImage,
+      migratorImage: request.migratorImage,
+      status,
+      migrated,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      actor: request.actor,
+      runUrl: request.runUrl,
+      host: executor.where,
+      previousReleaseId: previous?.id,
+      promotedFrom: request.promotedFrom,
+      rolledBackTo: request.rolledBackTo,
+      ...extra,
+    };
+    const state = await store.record(release);
+    return { release, previous, state, steps, readiness, composeFlavor: flavor };
+  };
+
+  try {
+    const state = await step('read-state', () => store.read());
+    previous = state.current;
+    const hasPreviousRelease = (await executor.run(host.fileExists(files.env), { check: false })).code === 0;
+    if (hasPreviousRelease) previousProject = { ...next, composeFile: files.compose, envFile: files.env };
+
+    await step('upload', async () => {
+      await executor.run(host.mkdirs(request.deployPath, stateDir));
+      const envFile = `${request.deployPath}/${request.envFileName}`;
+      if ((await executor.run(host.fileExists(envFile), { check: false })).code !== 0) {
+        throw new Error(
+          `The env file ${envFile} does not exist on ${executor.where}. It holds the app's runtime settings and secrets and never leaves the host: create it there (it may be empty).`,
+        );
+      }
+      if (request.composeFileContent !== undefined) {
+        await executor.run(host.writeFileAtomic(files.nextCompose, '644'), { stdin: request.composeFileContent });
+      } else {
+        await executor.run(host.copyIfExists(files.compose, files.nextCompose));
+      }
+      const content = deployEnvFile({
+        APP_IMAGE: request.appImage,
+        MIGRATOR_IMAGE: request.migratorImage,
+        ENV_FILE: request.envFileName,
+        DEPLOYER_ENVIRONMENT: request.environment,
+        DEPLOYER_RELEASE: id,
+        DEPLOYER_SHA: request.sha,
+        ...request.deployEnv,
+      });
+      await executor.run(host.writeFileAtomic(files.nextEnv, '600'), { stdin: content });
+    });
+
+    await step('pull', () => pullImages(executor, request, next, log, signal));
+
+    if (request.accessories.length > 0) {
+      await step('accessories', () => executor.run(compose.ensureRunning(next, request.accessories), { cwd: request.deployPath }));
+    }
+
+    if (request.runMigrations) {
+      await step('migrate', async () => {
+        try {
+          await executor.run(compose.runOnce(next, request.migratorService), {
+            cwd: request.deployPath,
+            onStdout: log.stream('migrate'),
+            onStderr: log.stream('migrate'),
+          });
+          migrated = true;
+        } catch (error) {
+          throw new MigrationFailed(error as Error);
+        }
+      });
+    }
+
+    await step('switch', async () => {
+      switched = true;
+      await strategy.start(next);
+    });
+
+    readiness = await step('ready', () => waitForNewRelease(request, context, next));
+    if (!readiness.ready) {
+      const reason = readiness.reason ?? 'the new release did not answer ready';
+      const logTail = await containerLogTail(executor, request, next);
+      log.error('ready', `${reason}; rolling back`);
+      if (logTail) log.info('ready', `last log lines of ${request.appService}:\n${logTail}`);
+      await step('rollback', () => strategy.revert(next, previousProject));
+      if (previousProject) {
+        const check = await waitUntilReady({ ...restoredReadiness(request), ...readinessEndpoint(request, context), signal });
+        const restored = check.ready ? 'the previous release answers ready again' : `the previous release is NOT ready either: ${check.reason}`;
+        log[check.ready ? 'info' : 'error']('rollback', restored);
+        const outcome = await record('rolled_back', { reason: `${reason}; ${restored}`, logTail });
+        throw new DeployFailedError(`Release ${id} was not ready and was rolled back to ${previous?.id ?? 'the previous release'}: ${reason}. ${restored}.`, outcome);
+      }
+      const outcome = await record('failed', { reason: `${reason}; first deploy, the new app was stopped and removed`, logTail });
+      throw new DeployFailedError(`Release ${id} was not ready: ${reason}. This was the first deploy here, so the new app was stopped and removed.`, outcome);
+    }
+
+    await step('commit', async () => {
+      await assertRunning(executor, request, next);
+      await executor.run(host.copyIfExists(files.env, files.previousEnv));
+      await executor.run(host.move(files.nextCompose, files.compose));
+      await executor.run(host.move(files.nextEnv, files.env));
+    });
+    const outcome = await record('success');
+    log.info('done', `release ${id} is live`, { durationMs: outcome.release.durationMs });
+    return outcome;
+  } catch (error) {
+    if (error instanceof DeployFailedError) throw error;
+    const cancelled = error instanceof CancelledError || signal?.aborted === true;
+    const reason = cancelled ? 'cancelled' : error instanceof MigrationFailed ? `migration failed: ${error.message}` : (error as Error).message;
+    if (switched) {
+      log.warn('rollback', `${cancelled ? 'cancelled' : 'failed'} after the switch; restoring the previous release`);
+      await strategy.revert(next, previousProject).catch((revertError: Error) => log.error('rollback', revertError.message));
+    } else if (cancelled || error instanceof MigrationFailed) {
+      log.info('abort', 'the running app was not touched');
+    }
+    await executor.run(host.remove(files.nextEnv, files.nextCompose), { check: false }).catch(() => undefined);
+    const outcome = await record(cancelled ? 'cancelled' : switched && previousProject ? 'rolled_back' : 'failed', { reason }).catch(
+      (recordError: Error) => {
+        log.error('record', `could not record the release: ${recordError.message}`);
+        return undefined;
+      },
+    );
+    const message = cancelled
+      ? `Deploy of ${id} was cancelled${switched ? '; the previous release was restored' : '; nothing was switched'}.`
+      : error instanceof MigrationFailed
+        ? `The migrator failed, so release ${id} was not started; the running app is untouched.\n${error.message}`
+        : `Deploy of ${id} failed: ${reason}`;
+    if (outcome) throw new DeployFailedError(message, outcome);
+    throw new Error(message);
+  } finally {
+    const released = await lock.release(token).catch(() => false);
+    if (!released) log.warn('lock', 'the deploy lock was not ours any more when releasing it (taken over after expiry?)');
+  }
+}
+
+class MigrationFailed extends Error {
+  constructor(cause: Error) {
+    super(cause.message);
+    this.name = 'MigrationFailed';
+  }
+}
+
+async function detectCompose(executor: Executor, wanted: DeployRequest['composeCommand']): Promise<ComposeFlavor> {
+  const candidates = wanted === 'auto' ? (['docker compose', 'docker-compose'] as const) : [wanted];
+  for (const command of candidates) {
+    const argv = command === 'docker compose' ? detectComposeCommands.plugin : detectComposeCommands.standalone;
+    const result = await executor.run(argv, { check: false });
+    const major = result.code === 0 ? parseComposeVersion(result.stdout) : undefined;
+    if (major !== undefined) return { command, major };
+  }
+  throw new Error(`Neither \`docker compose\` nor \`docker-compose\` works on ${executor.where}; install Docker Compose there`);
+}
+
+async function pullImages(executor: Executor, request: DeployRequest, next: ComposeProject, log: EventLog, signal?: AbortSignal): Promise<void> {
+  const services = [request.appService, ...(request.runMigrations ? [request.migratorService] : []), ...request.accessories];
+  if (!request.pull) {
+    const missing = [];
+    for (const image of [request.appImage, ...(request.runMigrations ? [request.migratorImage] : [])]) {
+      if ((await executor.run(docker.imageExists(image), { check: false })).code !== 0) missing.push(image);
+    }
+    if (missing.length === 0) {
+      log.info('pull', 'images are already on the host; no pull needed');
+      return;
+    }
+    log.info('pull', `not on the host any more, pulling: ${missing.join(', ')}`);
+  }
+  let configDir: string | undefined;
+  try {
+    const env: string[] = [];
+    if (request.registry) {
+      configDir = (await executor.run(host.makeTempDir())).stdout.trim();
+      await executor.run(docker.login(configDir, request.registry.server, request.registry.username), { stdin: request.registry.password });
+      env.push('env', `DOCKER_CONFIG=${configDir}`);
+    }
+    await executor.run([...env, ...compose.pull(next, services)], { cwd: request.deployPath, signal });
+  } finally {
+    if (configDir) await executor.run(host.remove(configDir), { check: false });
+  }
+}
+
+function readinessEndpoint(request: DeployRequest, context: DeployContext): Pick<ReadinessCheck, 'url' | 'connect'> {
+  const target = request.readinessTarget;
+  if ('url' in target) return { url: target.url };
+  const { executor } = context;
+  if (!executor.openTunnel) throw new Error('a readiness check through the host needs an SSH connection');
+  return { url: `http://${target.host}:${target.port}${target.path}`, connect: (h, p) => executor.openTunnel!(h, p) };
+}
+
+/** After a rollback the old build answers: only the status is checked, not version expectations. */
+function restoredReadiness(request: DeployRequest): ReadinessSettings {
+  return { ...request.readiness, expectBody: undefined, expectJson: undefined, consecutiveSuccesses: 1 };
+}
+
+/** Waits for readiness, giving up early when the new app container exits or restarts. */
+async function waitForNewRelease(request: DeployRequest, context: DeployContext, next: ComposeProject): Promise<ReadinessResult> {
+  const watcher = new AbortController();
+  const signals = [watcher.signal, ...(context.signal ? [context.signal] : [])];
+  let exitReason: string | undefined;
+  const watching = (async () => {
+    while (!watcher.signal.aborted) {
+      const state = await appContainerState(context.executor, request, next).catch(() => undefined);
+      if (state && (state.status === 'exited' || state.status === 'dead' || state.restarting)) {
+        exitReason = `the ${request.appService} container ${state.restarting ? 'is restarting' : 'exited'} (exit code ${state.exitCode})`;
+        watcher.abort();
+        return;
+      }
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        watcher.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
+      });
+    }
+  })();
+  try {
+    const result = await waitUntilReady({
+      ...request.readiness,
+      ...readinessEndpoint(request, context),
+      signal: AbortSignal.any(signals),
+      onAttempt: (attempt) => {
+        if (!attempt.ok) context.log.info('ready', `attempt ${attempt.number}: ${attempt.outcome}`);
+      },
+    });
+    if (context.signal?.aborted) throw new CancelledError();
+    if (exitReason && !result.ready) return { ...result, reason: exitReason };
+    return result;
+  } finally {
+    watcher.abort();
+    await watching;
+  }
+}
+
+interface ContainerState {
+  image: string;
+  status: string;
+  exitCode: number;
+  restarting: boolean;
+}
+
+async function appContainerState(executor: Executor, request: DeployRequest, project: ComposeProject): Promise<ContainerState | undefined> {
+  const ids = (await executor.run(compose.containerIds(project, request.appService), { cwd: request.deployPath, check: false })).stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  if (ids.length === 0) return undefined;
+  const { stdout } = await executor.run(docker.inspectContainers(ids));
+  return JSON.parse(stdout.trim().split('\n')[0]!) as ContainerState;
+}
+
+async function assertRunning(executor: Executor, request: DeployRequest, project: ComposeProject): Promise<void> {
+  const state = await appContainerState(executor, request, project);
+  if (!state || state.image !== request.appImage) {
+    throw new Error(`after the switch ${request.appService} runs ${state?.image ?? 'nothing'}, not ${request.appImage}`);
+  }
+}
+
+async function containerLogTail(executor: Executor, request: DeployRequest, project: ComposeProject): Promise<string> {
+  const result = await executor.run(compose.logs(project, request.appService, 30), { cwd: request.deployPath, check: false });
+  return lastLines(`${result.stdout}${result.stderr}`, 30);
+}

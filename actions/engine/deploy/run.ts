@@ -1,0 +1,61 @@
+import * as core from '@actions/core';
+import { cancellationSignal } from '../cancellation.js';
+import { EventLog, type LogFormat } from '../events.js';
+import { SshExecutor, type SshTarget } from '../exec/ssh.js';
+import { notify } from '../notify.js';
+import { DeployFailedError, runDeploy, type DeployOutcome, type DeployRequest } from './deploy.js';
+import { deploySummaryMarkdown } from './summary.js';
+
+export interface DeployRun {
+  target: SshTarget;
+  request: DeployRequest;
+  logFormat: LogFormat;
+  notifyUrl?: string;
+  notifySecret?: string;
+  /** Title of the job summary section. */
+  title: string;
+  /** Public URL of the environment, for outputs and the summary. */
+  url?: string;
+}
+
+/** Connects once, deploys, then reports: outputs, job summary, notification. Fails the step on failure. */
+export async function deployAndReport(run: DeployRun): Promise<DeployOutcome | undefined> {
+  const log = new EventLog(run.logFormat, { environment: run.request.environment, sha: run.request.sha, host: `${run.target.host}:${run.target.port}` });
+  const signal = cancellationSignal((name) => log.warn('cancel', `${name} received: finishing the step in progress, then undoing and unlocking`));
+  let outcome: DeployOutcome | undefined;
+  let failure: Error | undefined;
+  const executor = await SshExecutor.connect(run.target);
+  try {
+    outcome = await runDeploy(run.request, { executor, log, signal });
+  } catch (error) {
+    failure = error as Error;
+    if (error instanceof DeployFailedError) outcome = error.outcome;
+  } finally {
+    await executor.close();
+  }
+
+  if (outcome) {
+    const { release, previous } = outcome;
+    core.setOutput('release-id', release.id);
+    core.setOutput('status', release.status);
+    core.setOutput('app-image', release.appImage);
+    core.setOutput('migrator-image', release.migratorImage);
+    core.setOutput('previous-release', previous?.id ?? '');
+    core.setOutput('duration-ms', String(release.durationMs));
+    core.setOutput('url', run.url ?? '');
+    await core.summary.addRaw(deploySummaryMarkdown(run.title, outcome, run.url)).write();
+    if (run.notifyUrl) {
+      const problem = await notify({
+        url: run.notifyUrl,
+        secret: run.notifySecret,
+        payload: { event: 'deploy', status: release.status, release, previousRelease: previous?.id ?? null, url: run.url ?? null },
+      });
+      if (problem) core.warning(`Notification to notify-url failed: ${problem}`);
+    }
+  }
+  if (failure) {
+    core.setFailed(failure.message);
+    return outcome;
+  }
+  return outcome;
+}

@@ -1,0 +1,64 @@
+// The gitleaks command lines, and what a finished run means. No I/O here.
+
+/** Exit code asked of gitleaks when it finds leaks: distinct from its own failures (1 fatal, 2 panic, 126 flags). */
+export const LEAKS_EXIT_CODE = 99;
+
+export interface ScanCommand {
+  binary: string;
+  /** The repository (git) or directory (dir) to scan. */
+  source: string;
+  reportPath: string;
+  config?: string;
+}
+
+function common(command: ScanCommand): string[] {
+  return [
+    '--no-banner',
+    '--no-color',
+    '--redact',
+    `--exit-code=${LEAKS_EXIT_CODE}`,
+    '--report-format=sarif',
+    `--report-path=${command.reportPath}`,
+    ...(command.config ? [`--config=${command.config}`] : []),
+  ];
+}
+
+/** `gitleaks git` over exactly `logOpts` (gitleaks hands them to `git log -p -U0`, split on spaces). */
+export function gitScanArgv(command: ScanCommand & { logOpts: readonly string[] }): string[] {
+  if (command.logOpts.length === 0 || command.logOpts.some((word) => word === '' || /\s/.test(word))) {
+    throw new Error(`log options must be single words: ${JSON.stringify(command.logOpts)}`);
+  }
+  return [command.binary, 'git', ...common(command), `--log-opts=${command.logOpts.join(' ')}`, command.source];
+}
+
+export function dirScanArgv(command: ScanCommand): string[] {
+  return [command.binary, 'dir', ...common(command), command.source];
+}
+
+export type RunOutcome = { kind: 'completed'; report: string } | { kind: 'failed'; reason: string };
+
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+/** Log lines in which gitleaks reports a failure, even one it then exits 0 on (a `git log` that failed). */
+export function errorLines(stderr: string): string[] {
+  return stderr
+    .replace(ANSI, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /^(?:\S+\s+)?(?:ERR|FTL)\b/.test(line) || line.startsWith('panic:'));
+}
+
+/**
+ * Whether gitleaks finished a scan: it exited 0 or with LEAKS_EXIT_CODE, logged no error and wrote a report.
+ * Anything else is a failure of the tool, never a verdict about secrets.
+ */
+export function judgeRun(code: number, stderr: string, report: string | undefined): RunOutcome {
+  const errors = errorLines(stderr);
+  const tail = (errors.length ? errors : stderr.replace(ANSI, '').trim().split('\n')).slice(-5).join('\n');
+  if (code !== 0 && code !== LEAKS_EXIT_CODE) {
+    return { kind: 'failed', reason: `gitleaks exited with code ${code}${tail ? `:\n${tail}` : ''}` };
+  }
+  if (errors.length) return { kind: 'failed', reason: `gitleaks logged errors:\n${tail}` };
+  if (report === undefined) return { kind: 'failed', reason: 'gitleaks wrote no report' };
+  return { kind: 'completed', report };
+}

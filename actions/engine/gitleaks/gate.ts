@@ -1,0 +1,172 @@
+// gitleaks-gate from inputs to verdict: install gitleaks, work out the commit range, run the scans,
+// merge and filter the reports. The entry turns the result into annotations, summary and outputs.
+import * as core from '@actions/core';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { Executor } from '../exec/executor.js';
+import { input, InputError, type InputsOf } from '../inputs.js';
+import { allowedByCommit, commitAllowlists } from './allowlist.js';
+import { dirScanArgv, gitScanArgv, judgeRun } from './command.js';
+import { GitRepository } from './git.js';
+import { prepareRange } from './history.js';
+import { installGitleaks } from './install.js';
+import { DEFAULT_DOWNLOAD_URL, DEFAULT_GITLEAKS_VERSION, expectedSha256, releaseAsset } from './release.js';
+import { emptySarif, findingsOf, mergeSarif, parseSarif, withoutFindings, type Finding, type SarifLog } from './sarif.js';
+import { SCAN_RANGE, scanScope } from './scope.js';
+
+export const gateInputs = {
+  version: input.matching(/^\d+\.\d+\.\d+$/, 'a gitleaks version such as 8.28.0', DEFAULT_GITLEAKS_VERSION),
+  'gitleaks-path': input.optional(),
+  'download-url': input.matching(/^https?:\/\/\S+$/, 'an http(s) URL', DEFAULT_DOWNLOAD_URL),
+  'gitleaks-sha256': input.matching(/^[0-9a-fA-F]{64}$/, 'a sha256 of 64 hex digits'),
+  'scan-mode': input.oneOf(['git', 'dir'], 'git'),
+  'scan-range': input.matching(SCAN_RANGE, 'a revision or <rev>..<rev>, such as v1.0..HEAD'),
+  config: input.optional(),
+  'repository-path': input.withDefault('.'),
+  'sarif-path': input.optional(),
+  remote: input.matching(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'a git remote name such as origin', 'origin'),
+};
+
+export type GateInputs = InputsOf<typeof gateInputs>;
+
+export interface GateContext {
+  eventName: string;
+  payload: unknown;
+  workspace: string;
+  runnerTemp: string;
+  platform: string;
+  arch: string;
+  executor: Executor;
+}
+
+export interface GateResult {
+  version: string;
+  scope: string;
+  logOpts?: string;
+  commitsScanned: number;
+  workingTree: boolean;
+  findings: Finding[];
+  allowlisted: number;
+  sarifPath: string;
+  /** Repository path relative to the workspace, for annotations. */
+  repositoryPrefix: string;
+  /** Set when gitleaks could not complete a scan: no verdict about secrets. */
+  error?: string;
+}
+
+interface Plan {
+  binary: () => Promise<string>;
+  repo: string;
+  config?: string;
+  sarifPath: string;
+}
+
+/** Checks every input against the filesystem and the pinned table before anything is fetched or run. */
+export function planGate(inputs: GateInputs, ctx: GateContext): Plan {
+  const repo = resolve(ctx.workspace, inputs['repository-path']);
+  if (!existsSync(join(repo, '.git'))) {
+    throw new InputError('repository-path', `expected a git checkout, found none at ${repo}`);
+  }
+  const config = inputs.config ? resolve(repo, inputs.config) : join(repo, '.gitleaks.toml');
+  if (inputs.config && !isFile(config)) throw new InputError('config', `expected a gitleaks config file, found none at ${config}`);
+  const sarifPath = resolve(ctx.workspace, inputs['sarif-path'] ?? join(ctx.runnerTemp, 'gitleaks-gate', 'results.sarif'));
+  const common = { repo, config: isFile(config) ? config : undefined, sarifPath };
+  const preinstalled = inputs['gitleaks-path'];
+  if (preinstalled) {
+    const path = resolve(ctx.workspace, preinstalled);
+    if (!isFile(path)) throw new InputError('gitleaks-path', `expected a gitleaks executable, found none at ${path}`);
+    return { ...common, binary: async () => path };
+  }
+  const asset = releaseAsset(inputs.version, ctx.platform, ctx.arch, inputs['download-url']);
+  const sha256 = expectedSha256(asset, inputs['gitleaks-sha256']);
+  if (!sha256) {
+    throw new InputError(
+      'gitleaks-sha256',
+      `is required for gitleaks ${inputs.version} on ${asset.target}: no checksum is pinned for it (or use gitleaks-path)`,
+    );
+  }
+  return { ...common, binary: async () => (await installGitleaks(asset, sha256)).path };
+}
+
+export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<GateResult> {
+  const plan = planGate(inputs, ctx);
+  const scope = scanScope(ctx.eventName, ctx.payload, inputs['scan-range']);
+  const binary = await plan.binary();
+  const version = (await ctx.executor.run([binary, 'version'])).stdout.trim() || 'unknown';
+  core.info(`gitleaks ${version} at ${binary}`);
+  if (plan.config) core.info(`Config: ${plan.config}`);
+
+  const repo = new GitRepository(ctx.executor, plan.repo, inputs.remote);
+  const range = await prepareRange(repo, scope, { info: core.info, warning: core.warning });
+  core.info(
+    range
+      ? `Scope: ${scope.description}: ${range.commits.length} commit(s), git log ${range.logOpts.join(' ')}`
+      : `Scope: ${scope.description}: no commits to scan`,
+  );
+
+  const work = mkdtempSync(join(ctx.runnerTemp, 'gitleaks-gate-'));
+  const result: GateResult = {
+    version,
+    scope: scope.description,
+    logOpts: range?.logOpts.join(' '),
+    commitsScanned: range?.commits.length ?? 0,
+    workingTree: inputs['scan-mode'] === 'dir',
+    findings: [],
+    allowlisted: 0,
+    sarifPath: plan.sarifPath,
+    repositoryPrefix: relative(ctx.workspace, plan.repo).split('\\').join('/'),
+  };
+  const reports: SarifLog[] = [];
+  const scans: { name: string; argv: string[] }[] = [];
+  const command = { binary, source: '.', config: plan.config };
+  if (range && range.commits.length > 0) {
+    scans.push({ name: 'git', argv: gitScanArgv({ ...command, reportPath: join(work, 'git.sarif'), logOpts: range.logOpts }) });
+  }
+  if (result.workingTree) {
+    scans.push({ name: 'dir', argv: dirScanArgv({ ...command, reportPath: join(work, 'dir.sarif') }) });
+  }
+  for (const scan of scans) {
+    const outcome = await runScan(ctx.executor, scan.argv, plan.repo);
+    if (outcome.kind === 'failed') return { ...result, error: `${scan.name} scan: ${outcome.reason}` };
+    try {
+      reports.push(parseSarif(outcome.report));
+    } catch (error) {
+      return { ...result, error: `${scan.name} scan: ${(error as Error).message}` };
+    }
+  }
+
+  let merged = reports.length ? mergeSarif(reports) : emptySarif(version.replace(/^v/, ''));
+  const allowlists = plan.config ? commitAllowlists(readFileSync(plan.config, 'utf8')) : [];
+  const before = findingsOf(merged).length;
+  merged = withoutFindings(merged, (finding) => allowedByCommit(finding, allowlists));
+  result.findings = findingsOf(merged);
+  result.allowlisted = before - result.findings.length;
+  mkdirSync(dirname(plan.sarifPath), { recursive: true });
+  writeFileSync(plan.sarifPath, `${JSON.stringify(merged, null, 2)}\n`);
+  return result;
+}
+
+async function runScan(executor: Executor, argv: string[], cwd: string) {
+  const reportPath = argv.find((arg) => arg.startsWith('--report-path='))!.slice('--report-path='.length);
+  const stdout = lineLogger((line) => core.info(`[gitleaks] ${line}`));
+  const stderr = lineLogger((line) => core.info(`[gitleaks] ${line}`));
+  const run = await executor.run(argv, { cwd, check: false, onStdout: stdout, onStderr: stderr });
+  stdout('\n');
+  stderr('\n');
+  const report = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : undefined;
+  return judgeRun(run.code, run.stderr, report);
+}
+
+/** Calls `emit` once per complete line of a chunked stream, without terminal colours. */
+function lineLogger(emit: (line: string) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) emit(line.replace(/\u001b\[[0-9;]*m/g, ''));
+  };
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}

@@ -1,0 +1,69 @@
+import { readFileSync, existsSync } from 'node:fs';
+import type { Executor } from '../exec/executor.js';
+
+export interface FetchDepth {
+  depth?: number;
+  deepen?: number;
+  unshallow?: boolean;
+}
+
+/** The few git facts and fetches the scan scope needs, asked of the real repository. */
+export class GitRepository {
+  constructor(
+    private readonly executor: Executor,
+    readonly dir: string,
+    readonly remote: string,
+  ) {}
+
+  private git(args: string[], check = true) {
+    return this.executor.run(['git', '-C', this.dir, ...args], {
+      check,
+      env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+    });
+  }
+
+  async isShallow(): Promise<boolean> {
+    const { stdout } = await this.git(['rev-parse', '--is-shallow-repository']);
+    return stdout.trim() === 'true';
+  }
+
+  /** Commits whose parents a shallow clone left out. */
+  async shallowBoundary(): Promise<Set<string>> {
+    const { stdout } = await this.git(['rev-parse', '--path-format=absolute', '--git-path', 'shallow']);
+    const file = stdout.trim();
+    if (!existsSync(file)) return new Set();
+    return new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+  }
+
+  /** The commit a revision names (peeling annotated tags), or undefined when it names none here. */
+  async resolve(revision: string): Promise<string | undefined> {
+    const result = await this.git(
+      ['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`],
+      false,
+    );
+    return result.code === 0 ? result.stdout.trim() : undefined;
+  }
+
+  /** Fetches commits or refs from the remote; false when the remote refused or lacks them. */
+  async fetch(wants: string[], depth: FetchDepth = {}): Promise<{ ok: boolean; error: string }> {
+    const args = ['fetch', '--no-tags', '--quiet', '--no-recurse-submodules'];
+    if (depth.depth) args.push(`--depth=${depth.depth}`);
+    if (depth.deepen) args.push(`--deepen=${depth.deepen}`);
+    if (depth.unshallow) args.push('--unshallow');
+    const result = await this.git([...args, this.remote, ...wants], false);
+    return { ok: result.code === 0, error: result.stderr.trim() };
+  }
+
+  async fetchedHead(): Promise<string | undefined> {
+    return this.resolve('FETCH_HEAD');
+  }
+
+  async mergeBaseExists(a: string, b: string): Promise<boolean> {
+    return (await this.git(['merge-base', a, b], false)).code === 0;
+  }
+
+  async revList(args: string[]): Promise<string[]> {
+    const { stdout } = await this.git(['rev-list', ...args]);
+    return stdout.split('\n').filter(Boolean);
+  }
+}

@@ -1,0 +1,447 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withRegistryLogin } from '../support/images.js';
+import { exampleDir } from '../support/paths.js';
+import { freePort } from '../support/ports.js';
+import { runAction, type ActionRun, type ActionRunOptions } from '../support/run-action.js';
+import { sandbox, type Sandbox } from '../support/sandbox.js';
+
+// release-image end to end: the bundle, the Docker engine, buildx and the sandbox registry with auth.
+
+const COMMIT_DATE = '2024-03-01T12:34:56+01:00';
+const COMMIT_DATE_UTC = '2024-03-01T11:34:56Z';
+
+interface GitContext {
+  dir: string;
+  /** The commit the example is at. */
+  sha: string;
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'release-image-e2e-'));
+const runId = randomBytes(4).toString('hex');
+let counter = 0;
+
+function unique(name: string): string {
+  counter += 1;
+  return `release-test/${runId}-${counter}/${name}`;
+}
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_DATE: COMMIT_DATE, GIT_COMMITTER_DATE: COMMIT_DATE },
+  }).trim();
+}
+
+/** A copy of examples/hello committed to its own repository at a known time. */
+function gitContext(): GitContext {
+  const dir = mkdtempSync(join(scratch, 'repo-'));
+  cpSync(exampleDir, dir, { recursive: true });
+  git(dir, 'init', '--quiet');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '--quiet', '-m', 'release');
+  return { dir, sha: git(dir, 'rev-parse', 'HEAD') };
+}
+
+function registryRead<T>(sb: Sandbox, argv: string[], parse: (stdout: string) => T): T {
+  return withRegistryLogin(sb, (dockerConfig) =>
+    parse(
+      execFileSync('docker', argv, {
+        encoding: 'utf8',
+        env: { ...process.env, DOCKER_CONFIG: dockerConfig },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    ),
+  );
+}
+
+/** The digest the registry serves for a reference: sha256 of the manifest's bytes. */
+function servedDigest(sb: Sandbox, reference: string): string {
+  return registryRead(
+    sb,
+    ['buildx', 'imagetools', 'inspect', '--raw', reference],
+    (raw) => `sha256:${createHash('sha256').update(raw).digest('hex')}`,
+  );
+}
+
+interface ImageConfig {
+  created: string;
+  config: { Labels: Record<string, string>; Env: string[] };
+}
+
+function servedConfig(sb: Sandbox, reference: string): ImageConfig {
+  return registryRead(
+    sb,
+    ['buildx', 'imagetools', 'inspect', reference, '--format', '{{json .Image}}'],
+    (json) => JSON.parse(json) as ImageConfig,
+  );
+}
+
+function tagExists(sb: Sandbox, reference: string): boolean {
+  try {
+    servedDigest(sb, reference);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function localImageExists(reference: string): boolean {
+  try {
+    execFileSync('docker', ['image', 'inspect', reference], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every file below `dir` (not following symlinks) whose bytes contain one of `needles`. */
+function filesContaining(dir: string, needles: string[]): string[] {
+  const hits: string[] = [];
+  const walk = (path: string) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(path);
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      const full = join(path, name);
+      const stat = statSync(full, { throwIfNoEntry: false });
+      if (!stat) continue;
+      if (stat.isDirectory()) walk(full);
+      else if (stat.isFile() && stat.size < 10_000_000) {
+        const text = readFileSync(full, 'latin1');
+        if (needles.some((needle) => text.includes(needle))) hits.push(full);
+      }
+    }
+  };
+  walk(dir);
+  return hits;
+}
+
+/** What a user can read: `::add-mask::` commands are consumed by the runner, never shown. */
+function shown(run: ActionRun): string {
+  return run.everything
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n');
+}
+
+describe('release-image', () => {
+  let sb: Sandbox;
+  let ctx: GitContext;
+  let secrets: string[];
+
+  beforeAll(() => {
+    sb = sandbox();
+    ctx = gitContext();
+    secrets = [
+      sb.registryPassword,
+      Buffer.from(`${sb.registryUsername}:${sb.registryPassword}`).toString('base64'),
+    ];
+  });
+
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** Runs the bundle as a push to main at ctx.sha, with its own HOME and RUNNER_TEMP. */
+  async function release(
+    inputs: Record<string, string>,
+    options: ActionRunOptions & { context?: string } = {},
+  ): Promise<ActionRun & { home: string; runnerTemp: string }> {
+    const home = mkdtempSync(join(scratch, 'home-'));
+    const runnerTemp = mkdtempSync(join(scratch, 'runner-temp-'));
+    const run = await runAction('release-image', {
+      ...options,
+      inputs: {
+        registry: sb.registry,
+        context: options.context ?? ctx.dir,
+        'build-args': `BASE_IMAGE=${sb.baseImage}\nGIT_SHA=${ctx.sha}`,
+        'registry-username': sb.registryUsername,
+        'registry-password': sb.registryPassword,
+        ...inputs,
+      },
+      env: { GITHUB_SHA: ctx.sha, HOME: home, RUNNER_TEMP: runnerTemp, ...options.env },
+    });
+    return { ...run, home, runnerTemp };
+  }
+
+  function expectNoSecretsLeft(run: ActionRun & { home: string; runnerTemp: string }) {
+    for (const secret of secrets) expect(shown(run)).not.toContain(secret);
+    expect(filesContaining(run.runnerTemp, secrets)).toEqual([]);
+    expect(filesContaining(run.home, secrets)).toEqual([]);
+    expect(readdirSync(run.runnerTemp)).toEqual([]);
+  }
+
+  describe('a first release, then re-runs', () => {
+    const app = unique('hello');
+    let first: ActionRun & { home: string; runnerTemp: string };
+
+    beforeAll(async () => {
+      first = await release({ 'app-image': app });
+    });
+
+    it('pushes both images; the outputs are the digests the registry serves', () => {
+      expect(first.errors).toEqual([]);
+      expect(first.code).toBe(0);
+      const tag = `sha-${ctx.sha}`;
+      expect(first.outputs.tag).toBe(tag);
+      expect(first.outputs.pushed).toBe('true');
+      const appRef = `${sb.registry}/${app}:${tag}`;
+      const migratorRef = `${sb.registry}/${app}-migrator:${tag}`;
+      expect(first.outputs['app-digest']).toBe(servedDigest(sb, appRef));
+      expect(first.outputs['migrator-digest']).toBe(servedDigest(sb, migratorRef));
+      expect(first.outputs['app-digest']).not.toBe(first.outputs['migrator-digest']);
+      expect(first.outputs['app-image']).toBe(`${sb.registry}/${app}@${first.outputs['app-digest']}`);
+      expect(first.outputs['migrator-image']).toBe(
+        `${sb.registry}/${app}-migrator@${first.outputs['migrator-digest']}`,
+      );
+    });
+
+    it('labels both images, readable from the registry, with the commit time as created', () => {
+      const tag = `sha-${ctx.sha}`;
+      const appRef = `${sb.registry}/${app}:${tag}`;
+      const migratorRef = `${sb.registry}/${app}-migrator:${tag}`;
+      for (const [reference, role] of [
+        [appRef, 'app'],
+        [migratorRef, 'migrator'],
+      ] as const) {
+        const image = servedConfig(sb, reference);
+        expect(image.config.Labels).toMatchObject({
+          'org.opencontainers.image.revision': ctx.sha,
+          'org.opencontainers.image.source': 'https://github.com/acme/hello',
+          'org.opencontainers.image.created': COMMIT_DATE_UTC,
+          'deployer.release.role': role,
+          'deployer.release.app': appRef,
+          'deployer.release.migrator': migratorRef,
+        });
+        // SOURCE_DATE_EPOCH = the commit time: the image's own creation time is reproducible too.
+        expect(image.created).toBe(COMMIT_DATE_UTC);
+      }
+      expect(servedConfig(sb, appRef).config.Env).toContain('PORT=8080');
+      expect(servedConfig(sb, migratorRef).config.Env).toContain('MIGRATOR_FAIL=0');
+    });
+
+    it('writes a job summary with both images, digests and labels', () => {
+      expect(first.summary).toContain(first.outputs['app-image']);
+      expect(first.summary).toContain(first.outputs['migrator-image']);
+      expect(first.summary).toContain('org.opencontainers.image.revision');
+      expect(first.summary).toContain(ctx.sha);
+    });
+
+    it('leaves no credential behind and prints none', () => {
+      expectNoSecretsLeft(first);
+    });
+
+    it('a re-run with identical inputs pushes nothing and gives the same outputs', async () => {
+      const again = await release({ 'app-image': app });
+      expect(again.code).toBe(0);
+      expect(again.outputs.pushed).toBe('false');
+      for (const name of ['tag', 'app-image', 'migrator-image', 'app-digest', 'migrator-digest'])
+        expect(again.outputs[name], name).toBe(first.outputs[name]);
+      expect(again.summary).toContain('already in the registry');
+      expectNoSecretsLeft(again);
+    });
+
+    it('a re-run without the layer cache (new directory mtimes) is recognised as the same content', async () => {
+      const appRef = `${sb.registry}/${app}:sha-${ctx.sha}`;
+      const again = await release({ 'app-image': app, 'no-cache': 'true' });
+      expect(again.code).toBe(0);
+      expect(again.outputs.pushed).toBe('false');
+      expect(again.stdout).toContain('only timestamps differ');
+      expect(again.outputs['app-digest']).toBe(first.outputs['app-digest']);
+      // Had the action pushed this build, the tag would now name another manifest (its config differs).
+      expect(servedDigest(sb, appRef)).toBe(first.outputs['app-digest']);
+    });
+
+    it('refuses different content under the same sha and leaves the registry unchanged', async () => {
+      const appRef = `${sb.registry}/${app}:sha-${ctx.sha}`;
+      const migratorRef = `${sb.registry}/${app}-migrator:sha-${ctx.sha}`;
+      const changed = await release({
+        'app-image': app,
+        'build-args': `BASE_IMAGE=${sb.baseImage}\nGIT_SHA=${ctx.sha}\nNEVER_READY=1`,
+      });
+      expect(changed.code).toBe(1);
+      expect(changed.errors.join('\n')).toMatch(/Refusing to overwrite/);
+      expect(changed.errors.join('\n')).toContain('NEVER_READY=1');
+      expect(changed.errors.join('\n')).toContain('registry is unchanged');
+      expect(servedDigest(sb, appRef)).toBe(first.outputs['app-digest']);
+      expect(servedDigest(sb, migratorRef)).toBe(first.outputs['migrator-digest']);
+      expectNoSecretsLeft(changed);
+    });
+
+    it('names the changed file when the source differs under the same sha', async () => {
+      const edited = mkdtempSync(join(scratch, 'edited-'));
+      cpSync(ctx.dir, edited, { recursive: true });
+      writeFileSync(join(edited, 'app', 'serve.sh'), '#!/bin/sh\necho changed\n', { mode: 0o755 });
+      const appRef = `${sb.registry}/${app}:sha-${ctx.sha}`;
+      const changed = await release({ 'app-image': app, sha: ctx.sha }, { context: edited });
+      expect(changed.code).toBe(1);
+      expect(changed.errors.join('\n')).toMatch(/\/app\/serve\.sh differs \(.*content/);
+      expect(servedDigest(sb, appRef)).toBe(first.outputs['app-digest']);
+    });
+  });
+
+  it('refuses a wrong password with a clear error, before building, and leaks nothing', async () => {
+    const app = unique('hello');
+    const wrong = 'not-the-password-' + randomBytes(6).toString('hex');
+    const run = await release({ 'app-image': app, 'registry-password': wrong });
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(
+      new RegExp(`Registry ${sb.registry.replace(/\./g, '\\.')} refused the login of "${sb.registryUsername}"`),
+    );
+    for (const secret of [wrong, Buffer.from(`${sb.registryUsername}:${wrong}`).toString('base64')])
+      expect(shown(run)).not.toContain(secret);
+    expect(filesContaining(run.runnerTemp, [wrong])).toEqual([]);
+    expect(readdirSync(run.runnerTemp)).toEqual([]);
+    expect(localImageExists(`${sb.registry}/${app}:sha-${ctx.sha}`)).toBe(false);
+  });
+
+  it('stops before building when the registry does not answer', async () => {
+    const port = await freePort();
+    const app = unique('hello');
+    const credentials: Record<string, string>[] = [{}, { 'registry-username': '', 'registry-password': '' }];
+    for (const without of credentials) {
+      const run = await release({ registry: `127.0.0.1:${port}`, 'app-image': app, ...without });
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toMatch(new RegExp(`Registry 127\\.0\\.0\\.1:${port} does not answer`));
+      expect(run.stdout).not.toMatch(/Build and push|exporting to image/);
+      expect(localImageExists(`127.0.0.1:${port}/${app}:sha-${ctx.sha}`)).toBe(false);
+    }
+  });
+
+  describe('rejects bad input before building, naming the input', () => {
+    it.each([
+      ['app-image', { 'app-image': 'Acme/Hello' }, /Invalid input "app-image": expected a repository name/],
+      ['migrator-image', { 'migrator-image': 'acme//x' }, /Invalid input "migrator-image"/],
+      ['sha', { sha: 'z'.repeat(40) }, /Invalid input "sha": expected a full commit id/],
+      ['sha', { sha: 'abc123' }, /Invalid input "sha"/],
+      ['dockerfile', { dockerfile: '/nonexistent/Dockerfile' }, /Invalid input "dockerfile": there is no Dockerfile/],
+      ['app-target', { 'app-target': 'runer' }, /Invalid input "app-target": .* has no stage named "runer" \(its stages: base, runner, migrator\)/],
+      ['registry', { registry: 'https://ghcr.io' }, /Invalid input "registry"/],
+      ['registry-password', { 'registry-password': '' }, /Invalid input "registry-password": is required when registry-username/],
+      ['build-args', { 'build-args': 'SOURCE_DATE_EPOCH=1' }, /Invalid input "build-args": SOURCE_DATE_EPOCH is set by the action/],
+      ['labels', { labels: 'org.opencontainers.image.revision=x' }, /Invalid input "labels"/],
+    ])('%s', async (_name, inputs, message) => {
+      const app = unique('hello');
+      const run = await release({ 'app-image': app, ...inputs });
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toMatch(message);
+      expect(run.stdout).not.toMatch(/Logged in|Build and push/);
+    });
+  });
+
+  it('warns and builds without a cache when cache is asked of the docker driver', async () => {
+    const app = unique('hello');
+    const run = await release({ 'app-image': app, cache: 'true' });
+    expect(run.code).toBe(0);
+    expect(run.warnings.join('\n')).toMatch(/cache: the current buildx builder uses the docker driver/);
+    expect(run.outputs['app-digest']).toBe(servedDigest(sb, `${sb.registry}/${app}:sha-${ctx.sha}`));
+  });
+
+  it('on a pull request tags the head commit, not the merge commit; short-tag shortens it', async () => {
+    const head = ctx.sha;
+    const merge = mkdtempSync(join(scratch, 'merge-'));
+    cpSync(ctx.dir, merge, { recursive: true });
+    git(merge, 'commit', '--quiet', '--allow-empty', '-m', 'merge');
+    const mergeSha = git(merge, 'rev-parse', 'HEAD');
+    const app = unique('hello');
+    const run = await release(
+      { 'app-image': app, 'short-tag': 'true' },
+      {
+        context: merge,
+        eventName: 'pull_request',
+        event: { pull_request: { head: { sha: head } } },
+        env: { GITHUB_SHA: mergeSha },
+      },
+    );
+    expect(run.code).toBe(0);
+    expect(run.outputs.tag).toBe(`sha-${head.slice(0, 7)}`);
+    expect(run.outputs.sha).toBe(head);
+    // The checkout is the merge commit: the action says so, since the tag names the head commit.
+    expect(run.warnings.join('\n')).toContain(`checked out at ${mergeSha}`);
+    const image = servedConfig(sb, `${sb.registry}/${app}:sha-${head.slice(0, 7)}`);
+    expect(image.config.Labels['org.opencontainers.image.revision']).toBe(head);
+    expect(image.config.Labels['org.opencontainers.image.created']).toBe(COMMIT_DATE_UTC);
+  });
+
+  it('outside a git checkout falls back to the epoch as commit time, with a warning', async () => {
+    const plain = mkdtempSync(join(scratch, 'plain-'));
+    cpSync(exampleDir, plain, { recursive: true });
+    const app = unique('hello');
+    const run = await release({ 'app-image': app, sha: ctx.sha }, { context: plain });
+    expect(run.code).toBe(0);
+    expect(run.warnings.join('\n')).toMatch(/not in a git checkout.*1970-01-01T00:00:00Z/);
+    const image = servedConfig(sb, `${sb.registry}/${app}:sha-${ctx.sha}`);
+    expect(image.config.Labels['org.opencontainers.image.created']).toBe('1970-01-01T00:00:00Z');
+  });
+
+  it('with push: false builds both images locally and leaves the registry alone', async () => {
+    const app = unique('hello');
+    const run = await release({ 'app-image': app, push: 'false' });
+    expect(run.code).toBe(0);
+    expect(run.outputs['app-image']).toBe(`${sb.registry}/${app}:sha-${ctx.sha}`);
+    expect(run.outputs['app-digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(localImageExists(`${sb.registry}/${app}-migrator:sha-${ctx.sha}`)).toBe(true);
+    expect(tagExists(sb, `${sb.registry}/${app}:sha-${ctx.sha}`)).toBe(false);
+  });
+
+  describe('on a runner without buildx (docker build + docker push)', () => {
+    const app = unique('hello');
+    let shim: string;
+
+    beforeAll(() => {
+      shim = mkdtempSync(join(scratch, 'shim-'));
+      const docker = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
+      mkdirSync(shim, { recursive: true });
+      writeFileSync(
+        join(shim, 'docker'),
+        `#!/bin/sh\nif [ "$1" = buildx ]; then echo "docker: 'buildx' is not a docker command." >&2; exit 1; fi\nexec ${docker} "$@"\n`,
+      );
+      chmodSync(join(shim, 'docker'), 0o755);
+    });
+
+    const withoutBuildx = () => ({ env: { PATH: `${shim}:${process.env.PATH}` } });
+
+    it('pushes both images with the digests the registry serves', async () => {
+      const run = await release({ 'app-image': app }, withoutBuildx());
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('docker buildx is not installed');
+      expect(run.outputs['app-digest']).toBe(servedDigest(sb, `${sb.registry}/${app}:sha-${ctx.sha}`));
+      expect(run.outputs['migrator-digest']).toBe(
+        servedDigest(sb, `${sb.registry}/${app}-migrator:sha-${ctx.sha}`),
+      );
+      expectNoSecretsLeft(run);
+    });
+
+    it('recognises a re-run (the legacy builder stamps new times) and refuses changed content', async () => {
+      const first = servedDigest(sb, `${sb.registry}/${app}:sha-${ctx.sha}`);
+      const again = await release({ 'app-image': app }, withoutBuildx());
+      expect(again.code).toBe(0);
+      expect(again.outputs.pushed).toBe('false');
+      expect(again.outputs['app-digest']).toBe(first);
+      const changed = await release(
+        { 'app-image': app, 'build-args': `BASE_IMAGE=${sb.baseImage}\nNEVER_READY=1` },
+        withoutBuildx(),
+      );
+      expect(changed.code).toBe(1);
+      expect(changed.errors.join('\n')).toMatch(/Refusing to overwrite/);
+      expect(servedDigest(sb, `${sb.registry}/${app}:sha-${ctx.sha}`)).toBe(first);
+    });
+  });
+});

@@ -1,0 +1,72 @@
+import { SshExecutor } from '../../actions/engine/exec/ssh.js';
+import { host } from '../../actions/engine/commands/host.js';
+import type { Sandbox } from './sandbox.js';
+
+/** A deploy path on the sandbox host, prepared and inspected over SSH as the deploy user. */
+export class HostFixture {
+  private constructor(
+    readonly ssh: SshExecutor,
+    readonly deployPath: string,
+    readonly projectName: string,
+  ) {}
+
+  static async create(sb: Sandbox, name: string, envProduction = 'GREETING=hello\n'): Promise<HostFixture> {
+    const ssh = await SshExecutor.connect({
+      host: sb.sshHost,
+      port: sb.sshPort,
+      username: sb.sshUser,
+      privateKey: sb.sshKey,
+      hostKey: { kind: 'fingerprint', fingerprints: [sb.hostFingerprint] },
+    });
+    const unique = `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const fixture = new HostFixture(ssh, `${sb.deployRoot}/${unique}`, unique.replace(/[^a-z0-9-]/g, '-'));
+    await ssh.run(host.mkdirs(fixture.deployPath));
+    await ssh.run(host.writeFileAtomic(`${fixture.deployPath}/.env.production`), { stdin: envProduction });
+    return fixture;
+  }
+
+  async read(relative: string): Promise<string> {
+    return (await this.ssh.run(host.readFileIfExists(`${this.deployPath}/${relative}`))).stdout;
+  }
+
+  async write(relative: string, content: string): Promise<void> {
+    await this.ssh.run(host.mkdirs(`${this.deployPath}/${relative.split('/').slice(0, -1).join('/') || '.'}`));
+    await this.ssh.run(host.writeFileAtomic(`${this.deployPath}/${relative}`, '644'), { stdin: content });
+  }
+
+  async exists(relative: string): Promise<boolean> {
+    return (await this.ssh.run(['test', '-e', `${this.deployPath}/${relative}`], { check: false })).code === 0;
+  }
+
+  async state(): Promise<{
+    current?: { id: string; sha: string; appImage: string; status: string };
+    previous?: { id: string; sha: string };
+    history: Array<{ id: string; sha: string; status: string; reason?: string; logTail?: string; startedAt: string; finishedAt: string; promotedFrom?: { environment: string; releaseId: string }; kind: string; migrated: boolean }>;
+  }> {
+    const text = await this.read('.deployer/state.json');
+    return text ? JSON.parse(text) : { history: [] };
+  }
+
+  /** Image references (as configured, with digest) of the running containers of a service: `docker inspect`. */
+  async runningImages(service = 'app'): Promise<string[]> {
+    const { stdout } = await this.ssh.run([
+      'sh', '-c',
+      'docker ps -q --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=$2" | xargs -r docker inspect --format "{{.Config.Image}}"',
+      'sh', this.projectName, service,
+    ]);
+    return stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+  }
+
+  async mode(relative: string): Promise<string> {
+    return (await this.ssh.run(['stat', '-c', '%a', `${this.deployPath}/${relative}`])).stdout.trim();
+  }
+
+  async destroy(): Promise<void> {
+    await this.ssh.run(
+      ['sh', '-c', 'docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs -r docker rm -f; docker volume ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker volume rm', 'sh', this.projectName],
+      { check: false },
+    );
+    await this.ssh.run(host.remove(this.deployPath), { check: false });
+    await this.ssh.close();
+  }
+}
