@@ -66,6 +66,7 @@ describe('deploy-staging on the sandbox host', () => {
   const servedVersion = async (port: number) => JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
 
   function expectNoSecrets(run: ActionRun) {
+    expect(run.masks).toContain(sb.registryPassword);
     expect(run.everything).not.toContain(sb.registryPassword);
     for (const line of sb.sshKey.split('\n').filter((l) => l.length > 20)) expect(run.everything).not.toContain(line);
   }

@@ -10,8 +10,13 @@ export interface ActionRun {
   stderr: string;
   outputs: Record<string, string>;
   summary: string;
-  /** Everything the action wrote anywhere a user could read it. */
+  /**
+   * Everything the action wrote anywhere a user could read it. `::add-mask::` commands are left out:
+   * the runner consumes them and never shows them (they are in `masks`).
+   */
   everything: string;
+  /** Values the action registered as secrets (`::add-mask::`). */
+  masks: string[];
   /** `::error::` / `::warning::` annotations. */
   errors: string[];
   warnings: string[];
@@ -94,8 +99,9 @@ export function runAction(action: string, options: ActionRunOptions = {}): Promi
         stderr,
         outputs,
         summary,
+        masks: lines.filter((line) => line.startsWith('::add-mask::')).map((line) => decodeCommandValue(line.slice(12))),
         everything: [
-          stdout,
+          lines.filter((line) => !line.startsWith('::add-mask::')).join('\n'),
           stderr,
           outputsText,
           summary,
@@ -106,6 +112,11 @@ export function runAction(action: string, options: ActionRunOptions = {}): Promi
       });
     });
   });
+}
+
+/** Undoes the escaping @actions/core applies to command values. */
+function decodeCommandValue(value: string): string {
+  return value.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 }
 
 /** Parses the `name<<delimiter … delimiter` format @actions/core writes to GITHUB_OUTPUT. */

@@ -124,7 +124,8 @@ export function dockerfileStages(dockerfile: string): string[] {
   const instructions: string[] = [];
   let pending = '';
   for (const line of lines) {
-    if (pending && /^\s*#/.test(line)) continue;
+    // Comment lines (parser directives included) are never continued and never continue anything.
+    if (/^\s*#/.test(line)) continue;
     const trimmed = line.trimEnd();
     if (trimmed.endsWith(escape)) {
       pending += `${trimmed.slice(0, -1)} `;

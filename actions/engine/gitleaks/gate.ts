@@ -104,6 +104,7 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
       : `Scope: ${scope.description}: no commits to scan`,
   );
 
+  mkdirSync(ctx.runnerTemp, { recursive: true });
   const work = mkdtempSync(join(ctx.runnerTemp, 'gitleaks-gate-'));
   const result: GateResult = {
     version,

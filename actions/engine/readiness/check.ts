@@ -52,7 +52,7 @@ export interface ReadinessResult {
   /** Human summary when not ready. */
   reason?: string;
   /** The overall deadline the check ran against. */
-  timeoutMs: number;
+  timeoutMs?: number;
   /** True when `signal` ended the check. */
   cancelled?: boolean;
 }

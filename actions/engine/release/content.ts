@@ -105,7 +105,8 @@ async function readLayer(stream: Chunks): Promise<FileEntry[]> {
     if (header.linkname) file.linkname = header.type === 'link' ? normalizePath(header.linkname) : header.linkname;
     if (header.type === 'block-device' || header.type === 'character-device')
       file.device = `${header.devmajor ?? 0}:${header.devminor ?? 0}`;
-    const pax = Object.entries(header.pax ?? {}).filter(
+    const paxRecords = (header as { pax?: Record<string, string> | null }).pax ?? {};
+    const pax = Object.entries(paxRecords).filter(
       ([key]) => !TIME_PAX_KEYS.includes(key) && key !== 'path' && key !== 'linkpath' && key !== 'size',
     );
     if (pax.length) file.pax = Object.fromEntries(pax.sort(([a], [b]) => a.localeCompare(b)));

@@ -47,7 +47,10 @@ export function runnerDockerConfigDir(env: NodeJS.ProcessEnv = process.env): str
 export class TemporaryDockerConfig {
   private removed = false;
   private readonly onExit = () => this.remove();
+  private readonly cancellation = new AbortController();
   private readonly onSignal = (signal: NodeJS.Signals) => {
+    // A cancelled job: stop the docker commands (which hold the credentials in memory) and clean up.
+    this.cancellation.abort();
     this.remove();
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
@@ -94,6 +97,11 @@ export class TemporaryDockerConfig {
       if (existsSync(source)) symlinkSync(source, join(temporary.dockerConfig, entry));
     }
     return temporary;
+  }
+
+  /** Aborted when the job is cancelled (SIGINT / SIGTERM): pass to every command of the run. */
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
   }
 
   /** Environment for every docker command of the run. */

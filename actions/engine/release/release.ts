@@ -221,7 +221,11 @@ class Release {
   }
 
   private docker(argv: string[], options: RunOptions = {}) {
-    return this.executor.run(argv, { ...options, env: { ...this.scratch.env, ...options.env } });
+    return this.executor.run(argv, {
+      ...options,
+      env: { ...this.scratch.env, ...options.env },
+      signal: this.scratch.signal,
+    });
   }
 
   private redact(text: string): string {
