@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   core.setOutput('commits-scanned', String(result.commitsScanned));
   if (result.logOpts) core.setOutput('log-opts', result.logOpts);
   if (result.error) {
-    core.setFailed(`gitleaks could not complete the scan, so there is no verdict about secrets: ${result.error}`);
+    core.setFailed(
+      `gitleaks could not complete the scan, so there is no verdict about secrets: ${result.error}`,
+    );
     return;
   }
   core.setOutput('findings', String(result.findings.length));

@@ -26,7 +26,10 @@ const shape = {
   'build-args': input.keyValues(),
   labels: input.keyValues(),
   platforms: input.list(),
-  sha: input.matching(/^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/, 'a full commit id (40 hexadecimal characters)'),
+  sha: input.matching(
+    /^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/,
+    'a full commit id (40 hexadecimal characters)',
+  ),
   'short-tag': input.boolean(false),
   'registry-username': input.optional(),
   'registry-password': input.secret(false, 'a password or token'),
@@ -96,7 +99,10 @@ async function main(): Promise<void> {
   checkTarget(stages, dockerfile, inputs['migrator-target'], 'migrator-target');
   const badPlatform = inputs.platforms.find((platform) => !PLATFORM.test(platform));
   if (badPlatform)
-    throw new InputError('platforms', `expected platforms such as linux/amd64, got ${JSON.stringify(badPlatform)}`);
+    throw new InputError(
+      'platforms',
+      `expected platforms such as linux/amd64, got ${JSON.stringify(badPlatform)}`,
+    );
   checkExtras(inputs.labels, inputs['build-args']);
 
   const event = readEvent();

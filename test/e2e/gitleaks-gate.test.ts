@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,8 +43,13 @@ function annotations(run: ActionRun): Annotation[] {
     .filter((line) => line.includes('title=gitleaks'))
     .map((line) => {
       const match = /^::error (.*?)::(.*)$/.exec(line)!;
-      const props = Object.fromEntries(match[1]!.split(',').map((pair) => pair.split('=', 2) as [string, string]));
-      return { ...props, message: match[2]! };
+      const props = Object.fromEntries(
+        match[1]!.split(',').map((pair) => {
+          const eq = pair.indexOf('=');
+          return [pair.slice(0, eq), decodeURIComponent(pair.slice(eq + 1))];
+        }),
+      );
+      return { ...props, message: decodeURIComponent(match[2]!) };
     });
 }
 
@@ -58,7 +71,8 @@ async function gate(
   if (process.env.GITLEAKS_GATE_DEBUG) console.log(run.stdout, run.stderr);
   for (const token of secrets) {
     expect(run.everything).not.toContain(token);
-    if (run.outputs['sarif-path']) expect(readFileSync(run.outputs['sarif-path'], 'utf8')).not.toContain(token);
+    if (run.outputs['sarif-path'])
+      expect(readFileSync(run.outputs['sarif-path'], 'utf8')).not.toContain(token);
   }
   const scans = emulator.runs().slice(before);
   expect(scans.length).toBeLessThanOrEqual(1);
@@ -74,18 +88,18 @@ describe('gitleaks-gate on real repositories', () => {
   const repo = new GitFixture();
   const onMain = secret();
   const inCommit35 = secret();
-  let m: string;
   let m3: string;
   let feature: string[];
 
   beforeAll(() => {
     repo.commit({ 'README.md': '# hello\n' }, 'root');
     repo.commit({ 'legacy/settings.py': configFile(onMain) }, 'legacy settings');
-    m = repo.commit({ 'src/app.py': 'print("hello")\n' }, 'app');
+    repo.commit({ 'src/app.py': 'print("hello")\n' }, 'app');
     repo.git('checkout', '--quiet', '-b', 'feature');
     feature = [];
     for (let i = 1; i <= 42; i++) {
-      const files = i === 35 ? { 'app/config-35.py': configFile(inCommit35) } : { [`notes/n-${i}.md`]: `note ${i}\n` };
+      const files =
+        i === 35 ? { 'app/config-35.py': configFile(inCommit35) } : { [`notes/n-${i}.md`]: `note ${i}\n` };
       feature.push(repo.commit(files, `feature ${i}`));
     }
     repo.git('checkout', '--quiet', 'main');
@@ -186,7 +200,9 @@ describe('gitleaks-gate on real repositories', () => {
       const run = await gate(cwd, 'pull_request', pullRequest(9, m3, head, 3), { config: 'ci/broken.toml' });
 
       expect(run.code).toBe(1);
-      expect(run.stdout).toMatch(/::error::gitleaks could not complete the scan, so there is no verdict about secrets: git scan: gitleaks exited with code 2/);
+      expect(run.stdout).toMatch(
+        /::error::gitleaks could not complete the scan, so there is no verdict about secrets: git scan: gitleaks exited with code 2/,
+      );
       expect(run.stdout).not.toMatch(/gitleaks found/);
       expect(run.outputs.findings).toBeUndefined();
       expect(run.summary).toContain('The scan did not complete');
@@ -209,7 +225,9 @@ describe('gitleaks-gate on real repositories', () => {
 
     const plain = await gate(cwd, 'pull_request', pullRequest(10, m3, head, 1));
     expect(plain.code).toBe(0);
-    const custom = await gate(cwd, 'pull_request', pullRequest(10, m3, head, 1), { config: 'ci/gitleaks.toml' });
+    const custom = await gate(cwd, 'pull_request', pullRequest(10, m3, head, 1), {
+      config: 'ci/gitleaks.toml',
+    });
     expect(custom.code).toBe(1);
     expect(annotations(custom)).toEqual([
       expect.objectContaining({ file: 'cfg/app.ini', line: '2', title: 'gitleaks: acme-live-key' }),
@@ -264,7 +282,9 @@ describe('gitleaks-gate on real repositories', () => {
       before = repo.commit({ 'rewrite/old.md': 'old\n' }, 'old 2');
       repo.push('rewrite');
       repo.git('checkout', '--quiet', '-B', 'rewrite', m3);
-      after = [1, 2, 3].map((i) => repo.commit({ [`rewrite/new-${i}.md`]: `new ${i}\n` }, `new ${i}`)).reverse();
+      after = [1, 2, 3]
+        .map((i) => repo.commit({ [`rewrite/new-${i}.md`]: `new ${i}\n` }, `new ${i}`))
+        .reverse();
       repo.push('rewrite');
       repo.git('checkout', '--quiet', 'main');
     });
@@ -346,10 +366,11 @@ describe('gitleaks-gate on real repositories', () => {
     expect(run.code).toBe(1);
     expect(run.scanned).toEqual([m3]);
     // legacy/settings.py is in the tree too: a working-tree scan sees every file.
-    expect(annotations(run).map((a) => `${a.file}:${a.line}`).sort()).toEqual([
-      'legacy/settings.py:4',
-      'vendor/lib/client.js:2',
-    ]);
+    expect(
+      annotations(run)
+        .map((a) => `${a.file}:${a.line}`)
+        .sort(),
+    ).toEqual(['legacy/settings.py:4', 'vendor/lib/client.js:2']);
     expect(run.summary).toContain('working tree');
   });
 
@@ -478,28 +499,48 @@ describe('gitleaks-gate installs gitleaks from a release archive', () => {
 
   it('refuses a tampered archive before extracting it', async () => {
     const env = runner('runner-b');
-    const run = await gate(repo.checkout('main'), 'push', event, {
-      'gitleaks-path': '',
-      'download-url': `${baseUrl}/tampered`,
-      'gitleaks-sha256': sha256,
-    }, env);
+    const run = await gate(
+      repo.checkout('main'),
+      'push',
+      event,
+      {
+        'gitleaks-path': '',
+        'download-url': `${baseUrl}/tampered`,
+        'gitleaks-sha256': sha256,
+      },
+      env,
+    );
 
     expect(run.code).toBe(1);
     expect(requests).toContain(`/tampered/v8.28.0/${asset}`);
-    expect(run.stdout).toMatch(new RegExp(`::error::Refusing ${asset.replace(/\./g, '\\.')} .*its sha256 is [0-9a-f]{64}, expected ${sha256}`));
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `::error::Refusing ${asset.replace(/\./g, '\\.')} .*its sha256 is [0-9a-f]{64}, expected ${sha256}`,
+      ),
+    );
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(join(env.RUNNER_TOOL_CACHE, 'gitleaks'))).toBe(false);
     const leftovers = existsSync(env.RUNNER_TEMP)
-      ? readdirSync(env.RUNNER_TEMP, { recursive: true }).map(String).filter((path) => path.endsWith('gitleaks'))
+      ? readdirSync(env.RUNNER_TEMP, { recursive: true })
+          .map(String)
+          .filter((path) => path.endsWith('gitleaks'))
       : [];
     expect(leftovers).toEqual([]);
   });
 
   it('names the input when no checksum is pinned for the version', async () => {
-    const run = await gate(repo.checkout('main'), 'push', event, { 'gitleaks-path': '', version: '8.0.1' }, runner('runner-c'));
+    const run = await gate(
+      repo.checkout('main'),
+      'push',
+      event,
+      { 'gitleaks-path': '', version: '8.0.1' },
+      runner('runner-c'),
+    );
 
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/::error::Invalid input "gitleaks-sha256": is required for gitleaks 8\.0\.1 on linux_/);
+    expect(run.stdout).toMatch(
+      /::error::Invalid input "gitleaks-sha256": is required for gitleaks 8\.0\.1 on linux_/,
+    );
     expect(requests.filter((url) => url.includes('8.0.1'))).toEqual([]);
   });
 });

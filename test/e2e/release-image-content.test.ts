@@ -14,19 +14,22 @@ import { sandbox } from '../support/sandbox.js';
 const dir = mkdtempSync(join(tmpdir(), 'release-image-content-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-type Entry = tar.Headers & { body?: string | Buffer; pax?: Record<string, string> };
+type Entry = Partial<tar.Header> & { name: string; body?: string | Buffer; pax?: Record<string, string> };
 
 async function tarOf(entries: Entry[]): Promise<Buffer> {
   const pack = tar.pack();
   for (const { body, ...header } of entries) pack.entry(header, body ?? '');
   pack.finalize();
   const chunks: Buffer[] = [];
-  for await (const chunk of pack) chunks.push(chunk);
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 
 /** A `docker save`-shaped archive: manifest.json, a config and two layers (one gzip, as containerd saves). */
-async function savedImage(name: string, options: { mtime: Date; xattr?: string; env?: string }): Promise<string> {
+async function savedImage(
+  name: string,
+  options: { mtime: Date; xattr?: string; env?: string },
+): Promise<string> {
   const { mtime } = options;
   const base = await tarOf([
     { name: 'bin/', type: 'directory', mode: 0o755, mtime },
@@ -57,7 +60,15 @@ async function savedImage(name: string, options: { mtime: Date; xattr?: string; 
   const digest = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
   const archive = await tarOf([
     { name: `blobs/sha256/${digest(base)}`, body: base },
-    { name: 'manifest.json', body: JSON.stringify([{ Config: `blobs/sha256/${digest(config)}`, Layers: [`blobs/sha256/${digest(base)}`, `blobs/sha256/${digest(app)}`] }]) },
+    {
+      name: 'manifest.json',
+      body: JSON.stringify([
+        {
+          Config: `blobs/sha256/${digest(config)}`,
+          Layers: [`blobs/sha256/${digest(base)}`, `blobs/sha256/${digest(app)}`],
+        },
+      ]),
+    },
     { name: `blobs/sha256/${digest(config)}`, body: config },
     { name: `blobs/sha256/${digest(app)}`, body: app },
   ]);
@@ -68,10 +79,17 @@ async function savedImage(name: string, options: { mtime: Date; xattr?: string; 
 
 describe('image content from docker save archives', () => {
   it('reads files, links and xattrs of plain and gzip layers; times do not count', async () => {
-    const first = await readSavedImage(await savedImage('first', { mtime: new Date('2024-01-01T00:00:00Z') }));
+    const first = await readSavedImage(
+      await savedImage('first', { mtime: new Date('2024-01-01T00:00:00Z') }),
+    );
     expect(first.config).toEqual({ architecture: 'amd64', os: 'linux', Env: ['A=1'], Cmd: ['/app/run'] });
     expect(first.layers).toHaveLength(2);
-    expect(first.layers[0]!.map((entry) => entry.path)).toEqual(['/bin', '/bin/alias', '/bin/hard', '/bin/tool']);
+    expect(first.layers[0]!.map((entry) => entry.path)).toEqual([
+      '/bin',
+      '/bin/alias',
+      '/bin/hard',
+      '/bin/tool',
+    ]);
     expect(first.layers[0]!.find((entry) => entry.path === '/bin/tool')).toMatchObject({
       type: 'file',
       mode: 0o755,
@@ -83,14 +101,18 @@ describe('image content from docker save archives', () => {
     });
     expect(first.layers[1]!.map((entry) => entry.path)).toEqual(['/app', '/app/run']);
 
-    const later = await readSavedImage(await savedImage('later', { mtime: new Date('2026-06-01T00:00:00Z') }));
+    const later = await readSavedImage(
+      await savedImage('later', { mtime: new Date('2026-06-01T00:00:00Z') }),
+    );
     expect(describeDifference(first, later)).toBeUndefined();
   });
 
   it('sees an xattr (a file capability) and a config change as different content', async () => {
     const mtime = new Date('2024-01-01T00:00:00Z');
     const plain = await readSavedImage(await savedImage('plain', { mtime }));
-    const capable = await readSavedImage(await savedImage('capable', { mtime, xattr: 'cap_net_bind_service' }));
+    const capable = await readSavedImage(
+      await savedImage('capable', { mtime, xattr: 'cap_net_bind_service' }),
+    );
     expect(describeDifference(plain, capable)).toBe('layer 2 of 2: /app/run differs (pax)');
     const other = await readSavedImage(await savedImage('other', { mtime, env: 'A=2' }));
     expect(describeDifference(plain, other)).toMatch(/^Env differ/);

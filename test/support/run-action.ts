@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { node24, repoRoot } from './paths.js';
 
 export interface ActionRun {
@@ -69,6 +70,13 @@ export function runAction(action: string, options: ActionRunOptions = {}): Promi
     RUNNER_TOOL_CACHE: join(work, 'tool-cache'),
     ...options.env,
   };
+  // Like the runner: every input declared with a default in action.yml arrives set.
+  const metadata = parse(readFileSync(join(options.actionsRoot ?? repoRoot, action, 'action.yml'), 'utf8')) as {
+    inputs?: Record<string, { default?: string }>;
+  };
+  for (const [name, spec] of Object.entries(metadata.inputs ?? {})) {
+    if (spec.default !== undefined && !String(spec.default).includes('${{')) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
+  }
   for (const [name, value] of Object.entries(options.inputs ?? {})) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   }

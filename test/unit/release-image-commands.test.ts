@@ -134,11 +134,23 @@ describe('reading what the builders print', () => {
 
 describe('registry commands', () => {
   it('validates registries and repository names', () => {
-    for (const ok of ['ghcr.io', '127.0.0.1:5000', 'registry.example.com:443', 'localhost:5000', '[::1]:5000'])
+    for (const ok of [
+      'ghcr.io',
+      '127.0.0.1:5000',
+      'registry.example.com:443',
+      'localhost:5000',
+      '[::1]:5000',
+    ])
       expect(REGISTRY_PATTERN.test(ok), ok).toBe(true);
     for (const bad of ['https://ghcr.io', 'ghcr.io/acme', '-x.io', 'a b', ''])
       expect(REGISTRY_PATTERN.test(bad), bad).toBe(false);
-    for (const ok of ['hello', 'acme/hello', 'acme/hello-migrator', 'a/b__c/d.e', 'release-test/ab12-1/hello'])
+    for (const ok of [
+      'hello',
+      'acme/hello',
+      'acme/hello-migrator',
+      'a/b__c/d.e',
+      'release-test/ab12-1/hello',
+    ])
       expect(REPOSITORY_PATTERN.test(ok), ok).toBe(true);
     for (const bad of ['Acme/hello', 'acme//hello', 'acme/', '/acme', 'acme/hello:tag', 'ac me', 'a/-b'])
       expect(REPOSITORY_PATTERN.test(bad), bad).toBe(false);
@@ -214,9 +226,9 @@ describe('registry commands', () => {
     ).toBe('unreachable');
     expect(classifyRegistryFailure('dial tcp: lookup nosuch.invalid: no such host')).toBe('unreachable');
     // A digest that happens to contain 401 is not an HTTP status.
-    expect(classifyRegistryFailure(`ERROR: r/x@sha256:${'4'.repeat(10)}401${'0'.repeat(51)}: not found`)).toBe(
-      'absent',
-    );
+    expect(
+      classifyRegistryFailure(`ERROR: r/x@sha256:${'4'.repeat(10)}401${'0'.repeat(51)}: not found`),
+    ).toBe('absent');
     expect(classifyRegistryFailure('something else')).toBe('other');
   });
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { describeDifference, runtimeConfig, type ImageContent } from '../../actions/engine/release/content.js';
+import {
+  describeDifference,
+  runtimeConfig,
+  type ImageContent,
+} from '../../actions/engine/release/content.js';
 import { temporaryConfigContent } from '../../actions/engine/release/docker-config.js';
 import {
   checkExtras,
@@ -211,9 +215,14 @@ describe('same content, ignoring times', () => {
     expect(describeDifference(image(), image({ config: { ...image().config, User: 'app' } }))).toMatch(
       /^User differs/,
     );
-    expect(describeDifference(image(), image({ layers: [...image().layers, []] }))).toMatch(/1 layers, this build has 2/);
+    expect(describeDifference(image(), image({ layers: [...image().layers, []] }))).toMatch(
+      /1 layers, this build has 2/,
+    );
     expect(
-      describeDifference(image(), image({ layers: [[file('/app/serve.sh', '9'), file('/app/handle.sh', '2')]] })),
+      describeDifference(
+        image(),
+        image({ layers: [[file('/app/serve.sh', '9'), file('/app/handle.sh', '2')]] }),
+      ),
     ).toBe('layer 1 of 1: /app/serve.sh differs (content)');
     expect(
       describeDifference(
@@ -235,7 +244,14 @@ describe('same content, ignoring times', () => {
       architecture: 'amd64',
       os: 'linux',
       container: 'abc123',
-      config: { Env: ['A=1'], Cmd: ['x'], Hostname: 'abc123', Image: 'sha256:parent', Labels: { a: 'b' }, Volumes: null },
+      config: {
+        Env: ['A=1'],
+        Cmd: ['x'],
+        Hostname: 'abc123',
+        Image: 'sha256:parent',
+        Labels: { a: 'b' },
+        Volumes: null,
+      },
       rootfs: { type: 'layers', diff_ids: ['sha256:1'] },
       history: [{ created: '2026-01-01T00:00:00Z', created_by: 'COPY' }],
     };

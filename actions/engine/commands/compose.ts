@@ -88,6 +88,14 @@ export const docker = {
   imageRepoDigests(image: string): string[] {
     return ['docker', 'image', 'inspect', '--format', '{{json .RepoDigests}}', image];
   },
+  /** Running containers of a Compose service, found by the labels Compose puts on them. */
+  runningContainersOfService(workingDir: string, service: string): string[] {
+    return [
+      'docker', 'ps', '--quiet', '--no-trunc',
+      '--filter', `label=com.docker.compose.project.working_dir=${workingDir}`,
+      '--filter', `label=com.docker.compose.service=${service}`,
+    ];
+  },
   imageExists(image: string): string[] {
     return ['docker', 'image', 'inspect', '--format', '{{.Id}}', image];
   },

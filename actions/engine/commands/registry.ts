@@ -7,7 +7,8 @@ export const REGISTRY_PATTERN =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/;
 
 /** A repository path as the distribution spec defines it: lowercase components joined by `/`. */
-export const REPOSITORY_PATTERN = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+export const REPOSITORY_PATTERN =
+  /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
 /** A tag: at most 128 characters of [A-Za-z0-9_.-], not starting with `.` or `-`. */
 export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -128,6 +129,8 @@ export function dockerErrorLine(stderr: string): string {
   const lines = stderr
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line && !/^WARNING!?|^Configure a credential helper|^https:\/\/docs\.docker/.test(line));
+    .filter(
+      (line) => line && !/^WARNING!?|^Configure a credential helper|^https:\/\/docs\.docker/.test(line),
+    );
   return (lines.at(-1) ?? '').replace(/^(?:ERROR:\s*|Error response from daemon:\s*|error:\s*)/i, '');
 }

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { input, InputError, readInputs } from '../inputs.js';
 import { readReadinessSettings } from '../readiness/index.js';
 import type { DeployRequest, ReadinessTarget } from './deploy.js';
+import { githubRun } from '../github-context.js';
 
 export const IMAGE_REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+|__|\/[a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
 const PINNED = /@sha256:[0-9a-f]{64}$/;
@@ -114,4 +115,41 @@ export function defaultProjectName(deployPath: string, environment: string): str
   const base = deployPath.split('/').filter(Boolean).pop() ?? 'app';
   const name = `${base}-${environment}`.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z0-9]+/, '');
   return (name || 'deployer').slice(0, 63);
+}
+
+/** The parts of a deploy request that come from the shared deploy settings and the workflow run. */
+export function deployRequestFrom(
+  settings: DeploySettings,
+  release: Pick<DeployRequest, 'environment' | 'kind' | 'appImage' | 'migratorImage' | 'sha' | 'runMigrations' | 'pull'> &
+    Partial<Pick<DeployRequest, 'composeFileContent' | 'promotedFrom' | 'rolledBackTo'>>,
+): DeployRequest {
+  const run = githubRun();
+  return {
+    ...release,
+    deployPath: settings.deployPath,
+    projectName: settings['project-name'] ?? defaultProjectName(settings.deployPath, release.environment),
+    envFileName: settings['env-file'],
+    appService: settings['app-service'],
+    migratorService: settings['migrator-service'],
+    accessories: settings.accessories,
+    deployEnv: {
+      ...(settings['app-host-port'] ? { APP_HOST_PORT: String(settings['app-host-port']) } : {}),
+      ...settings['deploy-env'],
+    },
+    registry: registryFor(settings, release.appImage),
+    readiness: settings.readiness,
+    readinessTarget: readinessTargetFor(settings),
+    lockTtlMs: settings['lock-ttl'],
+    lockWaitMs: settings['lock-timeout'],
+    composeCommand: settings['compose-command'],
+    actor: run.actor,
+    runId: run.runId,
+    runUrl: run.runUrl,
+  };
+}
+
+/** The environment's public URL: the `url` input, else the origin of a direct readiness URL. */
+export function environmentUrl(explicit: string | undefined, settings: DeploySettings): string | undefined {
+  if (explicit) return explicit;
+  return settings['ready-url'] ? new URL(settings['ready-url']).origin : undefined;
 }

@@ -8,7 +8,10 @@ import { deploySummaryMarkdown } from './summary.js';
 
 export interface DeployRun {
   target: SshTarget;
-  request: DeployRequest;
+  /** The request, or a function that prepares it over the same connection (e.g. a promotion gate). */
+  request: DeployRequest | ((executor: SshExecutor) => Promise<DeployRequest>);
+  environment: string;
+  sha?: string;
   logFormat: LogFormat;
   notifyUrl?: string;
   notifySecret?: string;
@@ -20,13 +23,15 @@ export interface DeployRun {
 
 /** Connects once, deploys, then reports: outputs, job summary, notification. Fails the step on failure. */
 export async function deployAndReport(run: DeployRun): Promise<DeployOutcome | undefined> {
-  const log = new EventLog(run.logFormat, { environment: run.request.environment, sha: run.request.sha, host: `${run.target.host}:${run.target.port}` });
+  const log = new EventLog(run.logFormat, { environment: run.environment, sha: run.sha, host: `${run.target.host}:${run.target.port}` });
   const signal = cancellationSignal((name) => log.warn('cancel', `${name} received: finishing the step in progress, then undoing and unlocking`));
   let outcome: DeployOutcome | undefined;
   let failure: Error | undefined;
   const executor = await SshExecutor.connect(run.target);
   try {
-    outcome = await runDeploy(run.request, { executor, log, signal });
+    const request = typeof run.request === 'function' ? await run.request(executor) : run.request;
+    log.context.sha = request.sha;
+    outcome = await runDeploy(request, { executor, log, signal });
   } catch (error) {
     failure = error as Error;
     if (error instanceof DeployFailedError) outcome = error.outcome;
@@ -40,6 +45,9 @@ export async function deployAndReport(run: DeployRun): Promise<DeployOutcome | u
     core.setOutput('status', release.status);
     core.setOutput('app-image', release.appImage);
     core.setOutput('migrator-image', release.migratorImage);
+    core.setOutput('app-digest', digestOf(release.appImage));
+    core.setOutput('migrator-digest', digestOf(release.migratorImage));
+    core.setOutput('sha', release.sha);
     core.setOutput('previous-release', previous?.id ?? '');
     core.setOutput('duration-ms', String(release.durationMs));
     core.setOutput('url', run.url ?? '');
@@ -58,4 +66,8 @@ export async function deployAndReport(run: DeployRun): Promise<DeployOutcome | u
     return outcome;
   }
   return outcome;
+}
+
+function digestOf(image: string): string {
+  return /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1] ?? '';
 }

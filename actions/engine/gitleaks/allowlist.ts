@@ -40,7 +40,9 @@ export function commitAllowlists(configText: string): CommitAllowlist[] {
 export function allowedByCommit(finding: Finding, allowlists: readonly CommitAllowlist[]): boolean {
   const commit = finding.commit?.toLowerCase();
   if (!commit) return false;
-  return allowlists.some((list) => list.commits.has(commit) && (!list.rules || list.rules.has(finding.ruleId)));
+  return allowlists.some(
+    (list) => list.commits.has(commit) && (!list.rules || list.rules.has(finding.ruleId)),
+  );
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

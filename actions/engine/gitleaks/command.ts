@@ -1,4 +1,5 @@
 // The gitleaks command lines, and what a finished run means. No I/O here.
+import { stripVTControlCharacters } from 'node:util';
 
 /** Exit code asked of gitleaks when it finds leaks: distinct from its own failures (1 fatal, 2 panic, 126 flags). */
 export const LEAKS_EXIT_CODE = 99;
@@ -28,7 +29,13 @@ export function gitScanArgv(command: ScanCommand & { logOpts: readonly string[] 
   if (command.logOpts.length === 0 || command.logOpts.some((word) => word === '' || /\s/.test(word))) {
     throw new Error(`log options must be single words: ${JSON.stringify(command.logOpts)}`);
   }
-  return [command.binary, 'git', ...common(command), `--log-opts=${command.logOpts.join(' ')}`, command.source];
+  return [
+    command.binary,
+    'git',
+    ...common(command),
+    `--log-opts=${command.logOpts.join(' ')}`,
+    command.source,
+  ];
 }
 
 export function dirScanArgv(command: ScanCommand): string[] {
@@ -37,12 +44,9 @@ export function dirScanArgv(command: ScanCommand): string[] {
 
 export type RunOutcome = { kind: 'completed'; report: string } | { kind: 'failed'; reason: string };
 
-const ANSI = /\u001b\[[0-9;]*m/g;
-
 /** Log lines in which gitleaks reports a failure, even one it then exits 0 on (a `git log` that failed). */
 export function errorLines(stderr: string): string[] {
-  return stderr
-    .replace(ANSI, '')
+  return stripVTControlCharacters(stderr)
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => /^(?:\S+\s+)?(?:ERR|FTL)\b/.test(line) || line.startsWith('panic:'));
@@ -54,7 +58,9 @@ export function errorLines(stderr: string): string[] {
  */
 export function judgeRun(code: number, stderr: string, report: string | undefined): RunOutcome {
   const errors = errorLines(stderr);
-  const tail = (errors.length ? errors : stderr.replace(ANSI, '').trim().split('\n')).slice(-5).join('\n');
+  const tail = (errors.length ? errors : stripVTControlCharacters(stderr).trim().split('\n'))
+    .slice(-5)
+    .join('\n');
   if (code !== 0 && code !== LEAKS_EXIT_CODE) {
     return { kind: 'failed', reason: `gitleaks exited with code ${code}${tail ? `:\n${tail}` : ''}` };
   }

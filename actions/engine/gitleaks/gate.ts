@@ -3,6 +3,7 @@
 import * as core from '@actions/core';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import type { Executor } from '../exec/executor.js';
 import { input, InputError, type InputsOf } from '../inputs.js';
 import { allowedByCommit, commitAllowlists } from './allowlist.js';
@@ -11,7 +12,15 @@ import { GitRepository } from './git.js';
 import { prepareRange } from './history.js';
 import { installGitleaks } from './install.js';
 import { DEFAULT_DOWNLOAD_URL, DEFAULT_GITLEAKS_VERSION, expectedSha256, releaseAsset } from './release.js';
-import { emptySarif, findingsOf, mergeSarif, parseSarif, withoutFindings, type Finding, type SarifLog } from './sarif.js';
+import {
+  emptySarif,
+  findingsOf,
+  mergeSarif,
+  parseSarif,
+  withoutFindings,
+  type Finding,
+  type SarifLog,
+} from './sarif.js';
 import { SCAN_RANGE, scanScope } from './scope.js';
 
 export const gateInputs = {
@@ -68,13 +77,18 @@ export function planGate(inputs: GateInputs, ctx: GateContext): Plan {
     throw new InputError('repository-path', `expected a git checkout, found none at ${repo}`);
   }
   const config = inputs.config ? resolve(repo, inputs.config) : join(repo, '.gitleaks.toml');
-  if (inputs.config && !isFile(config)) throw new InputError('config', `expected a gitleaks config file, found none at ${config}`);
-  const sarifPath = resolve(ctx.workspace, inputs['sarif-path'] ?? join(ctx.runnerTemp, 'gitleaks-gate', 'results.sarif'));
+  if (inputs.config && !isFile(config))
+    throw new InputError('config', `expected a gitleaks config file, found none at ${config}`);
+  const sarifPath = resolve(
+    ctx.workspace,
+    inputs['sarif-path'] ?? join(ctx.runnerTemp, 'gitleaks-gate', 'results.sarif'),
+  );
   const common = { repo, config: isFile(config) ? config : undefined, sarifPath };
   const preinstalled = inputs['gitleaks-path'];
   if (preinstalled) {
     const path = resolve(ctx.workspace, preinstalled);
-    if (!isFile(path)) throw new InputError('gitleaks-path', `expected a gitleaks executable, found none at ${path}`);
+    if (!isFile(path))
+      throw new InputError('gitleaks-path', `expected a gitleaks executable, found none at ${path}`);
     return { ...common, binary: async () => path };
   }
   const asset = releaseAsset(inputs.version, ctx.platform, ctx.arch, inputs['download-url']);
@@ -121,7 +135,10 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
   const scans: { name: string; argv: string[] }[] = [];
   const command = { binary, source: '.', config: plan.config };
   if (range && range.commits.length > 0) {
-    scans.push({ name: 'git', argv: gitScanArgv({ ...command, reportPath: join(work, 'git.sarif'), logOpts: range.logOpts }) });
+    scans.push({
+      name: 'git',
+      argv: gitScanArgv({ ...command, reportPath: join(work, 'git.sarif'), logOpts: range.logOpts }),
+    });
   }
   if (result.workingTree) {
     scans.push({ name: 'dir', argv: dirScanArgv({ ...command, reportPath: join(work, 'dir.sarif') }) });
@@ -164,7 +181,7 @@ function lineLogger(emit: (line: string) => void): (chunk: string) => void {
   return (chunk) => {
     const lines = (pending + chunk).split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) emit(line.replace(/\u001b\[[0-9;]*m/g, ''));
+    for (const line of lines) if (line.trim()) emit(stripVTControlCharacters(line));
   };
 }
 

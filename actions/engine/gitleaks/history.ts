@@ -114,7 +114,8 @@ async function obtainBase(
   if (base.kind === 'commit') {
     const sha = await obtain(repo, base.sha, base.fetchRef, shallow);
     if (sha) return sha;
-    if (!base.orDefaultBranch) throw new HistoryError(`Cannot fetch the base commit ${base.sha} from ${repo.remote}`);
+    if (!base.orDefaultBranch)
+      throw new HistoryError(`Cannot fetch the base commit ${base.sha} from ${repo.remote}`);
     log.warning(
       `The commit before the push (${base.sha.slice(0, 7)}) is gone from ${repo.remote}, as after a force push ` +
         `that rewrote it: scanning every commit not on ${base.orDefaultBranch} instead`,

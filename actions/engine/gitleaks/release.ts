@@ -40,7 +40,8 @@ export function releaseAsset(
 ): ReleaseAsset {
   const os = PLATFORMS[platform];
   const cpu = ARCHES[arch];
-  if (!os || !cpu) throw new Error(`gitleaks publishes no release for ${platform}/${arch}; use gitleaks-path`);
+  if (!os || !cpu)
+    throw new Error(`gitleaks publishes no release for ${platform}/${arch}; use gitleaks-path`);
   const archive = os === 'windows' ? 'zip' : 'tar.gz';
   const fileName = `gitleaks_${version}_${os}_${cpu}.${archive}`;
   return {

@@ -39,8 +39,7 @@ export interface ScanSummary {
   error?: string;
 }
 
-const cell = (text: string) =>
-  text.replace(/[\\`|<>*_[\]]/g, (char) => `\\${char}`).replace(/\r?\n/g, ' ');
+const cell = (text: string) => text.replace(/[\\`|<>*_[\]]/g, (char) => `\\${char}`).replace(/\r?\n/g, ' ');
 
 export function summaryMarkdown(summary: ScanSummary): string {
   const scanned = [
@@ -71,7 +70,10 @@ export function summaryMarkdown(summary: ScanSummary): string {
     );
   }
   if (summary.allowlisted) {
-    lines.push(`${summary.allowlisted} finding(s) skipped: their commit is in a global allowlist of the config.`, '');
+    lines.push(
+      `${summary.allowlisted} finding(s) skipped: their commit is in a global allowlist of the config.`,
+      '',
+    );
   }
   lines.push(`SARIF: \`${summary.sarifPath}\``, '');
   return lines.join('\n');

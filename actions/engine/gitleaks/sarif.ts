@@ -94,14 +94,23 @@ export function mergeSarif(logs: SarifLog[]): SarifLog {
   if (rest.length === 0 && first.runs.length === 1) return first;
   return {
     ...first,
-    runs: [{ ...base, tool: { ...base.tool, driver: { ...base.tool.driver, rules: [...rules.values()] } }, results }],
+    runs: [
+      {
+        ...base,
+        tool: { ...base.tool, driver: { ...base.tool.driver, rules: [...rules.values()] } },
+        results,
+      },
+    ],
   };
 }
 
 export function withoutFindings(log: SarifLog, drop: (finding: Finding) => boolean): SarifLog {
   return {
     ...log,
-    runs: log.runs.map((r) => ({ ...r, results: (r.results ?? []).filter((item) => !drop(findingOf(item))) })),
+    runs: log.runs.map((r) => ({
+      ...r,
+      results: (r.results ?? []).filter((item) => !drop(findingOf(item))),
+    })),
   };
 }
 

@@ -90,7 +90,8 @@ export function parseScanRange(text: string): { from?: string; to: string } | un
 export function scanScope(eventName: string, payload: unknown, scanRange?: string): ScanScope {
   if (scanRange) {
     const range = parseScanRange(scanRange);
-    if (!range) throw new EventError(eventName, `scan-range ${JSON.stringify(scanRange)} is not <rev> or <rev>..<rev>`);
+    if (!range)
+      throw new EventError(eventName, `scan-range ${JSON.stringify(scanRange)} is not <rev> or <rev>..<rev>`);
     return { kind: 'revisions', ...range, description: `scan-range ${scanRange}` };
   }
   switch (eventName) {

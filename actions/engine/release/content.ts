@@ -48,7 +48,8 @@ const TIME_PAX_KEYS = ['mtime', 'atime', 'ctime', 'LIBARCHIVE.creationtime'];
 
 export function runtimeConfig(imageConfig: Record<string, unknown>): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
-  for (const field of PLATFORM_FIELDS) if (imageConfig[field] !== undefined) picked[field] = imageConfig[field];
+  for (const field of PLATFORM_FIELDS)
+    if (imageConfig[field] !== undefined) picked[field] = imageConfig[field];
   const config = (imageConfig.config ?? {}) as Record<string, unknown>;
   for (const field of RUNTIME_CONFIG_FIELDS) {
     const value = config[field];
@@ -80,11 +81,13 @@ async function decompressed(stream: Chunks): Promise<Readable> {
   const rest = Readable.from(
     (async function* () {
       if (head.length) yield head;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value as Buffer;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next())
+        yield next.value as Buffer;
     })(),
   );
   if (head[0] === 0x1f && head[1] === 0x8b) return rest.pipe(createGunzip());
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) throw new Error('zstd-compressed layers are not supported');
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528)
+    throw new Error('zstd-compressed layers are not supported');
   return rest;
 }
 
@@ -102,7 +105,8 @@ async function readLayer(stream: Chunks): Promise<FileEntry[]> {
       gid: header.gid ?? 0,
       size: header.size ?? 0,
     };
-    if (header.linkname) file.linkname = header.type === 'link' ? normalizePath(header.linkname) : header.linkname;
+    if (header.linkname)
+      file.linkname = header.type === 'link' ? normalizePath(header.linkname) : header.linkname;
     if (header.type === 'block-device' || header.type === 'character-device')
       file.device = `${header.devmajor ?? 0}:${header.devminor ?? 0}`;
     const paxRecords = (header as { pax?: Record<string, string> | null }).pax ?? {};
@@ -214,7 +218,8 @@ export function describeDifference(published: ImageContent, built: ImageContent)
         return `${where}: ${path} differs (${changed.map((key) => (key === 'sha256' ? 'content' : key)).join(', ')})`;
       }
     }
-    for (const path of before.keys()) if (!after.has(path)) return `${where}: ${path} is missing from this build`;
+    for (const path of before.keys())
+      if (!after.has(path)) return `${where}: ${path} is missing from this build`;
   }
   return undefined;
 }

@@ -87,13 +87,19 @@ export function checkExtras(labels: Record<string, string>, buildArgs: Record<st
     if (RESERVED_LABELS.includes(key))
       throw new InputError('labels', `${key} is set by the action and cannot be overridden`);
     if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(key))
-      throw new InputError('labels', `expected label keys such as com.example.team, got ${JSON.stringify(key)}`);
+      throw new InputError(
+        'labels',
+        `expected label keys such as com.example.team, got ${JSON.stringify(key)}`,
+      );
   }
   for (const key of Object.keys(buildArgs)) {
     if (RESERVED_BUILD_ARGS.includes(key))
       throw new InputError('build-args', `${key} is set by the action (to the commit time)`);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
-      throw new InputError('build-args', `expected build argument names such as NODE_ENV, got ${JSON.stringify(key)}`);
+      throw new InputError(
+        'build-args',
+        `expected build argument names such as NODE_ENV, got ${JSON.stringify(key)}`,
+      );
   }
 }
 
@@ -131,7 +137,9 @@ export function planRelease(
       },
       platforms: request.platforms,
       noCache: request.noCache,
-      cacheScope: features.cache ? `deployer-${role}-${request.appRepository.replace(/[^a-z0-9]+/g, '-')}` : undefined,
+      cacheScope: features.cache
+        ? `deployer-${role}-${request.appRepository.replace(/[^a-z0-9]+/g, '-')}`
+        : undefined,
     },
   });
   return {
@@ -168,13 +176,18 @@ export interface CacheDecision {
 /** The GitHub Actions cache needs a builder that can export caches and the runner's cache service. */
 export function decideCache(requested: boolean, tooling: Tooling, env: NodeJS.ProcessEnv): CacheDecision {
   if (!requested) return { use: false };
-  const skip = (why: string) => ({ use: false, warning: `cache: ${why}; building without the GitHub Actions cache.` });
+  const skip = (why: string) => ({
+    use: false,
+    warning: `cache: ${why}; building without the GitHub Actions cache.`,
+  });
   if (tooling.kind === 'classic') return skip('docker buildx is not installed here');
   if (tooling.driver === 'docker')
     return skip(
       'the current buildx builder uses the docker driver, which cannot export a cache (set up a docker-container builder, e.g. with docker/setup-buildx-action, to use it)',
     );
   if (!env.ACTIONS_RUNTIME_TOKEN || !(env.ACTIONS_CACHE_URL || env.ACTIONS_RESULTS_URL))
-    return skip('the runner gave this step no cache service (ACTIONS_RUNTIME_TOKEN / ACTIONS_CACHE_URL are unset)');
+    return skip(
+      'the runner gave this step no cache service (ACTIONS_RUNTIME_TOKEN / ACTIONS_CACHE_URL are unset)',
+    );
   return { use: true };
 }

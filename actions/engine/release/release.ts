@@ -180,13 +180,23 @@ class Release {
     for (const image of this.plan.images) {
       const remote = published.get(image.role);
       if (!remote) continue;
-      this.reporter.info(`${image.reference} is in the registry (${remote.digest}): comparing with this build.`);
+      this.reporter.info(
+        `${image.reference} is in the registry (${remote.digest}): comparing with this build.`,
+      );
       const verdict = await this.compare(image, remote);
       if (verdict.same) {
-        this.reporter.info(`${image.reference} is already in the registry with this content (${verdict.how}): not pushed.`);
+        this.reporter.info(
+          `${image.reference} is already in the registry with this content (${verdict.how}): not pushed.`,
+        );
         results.set(
           image.role,
-          this.result(image, remote.digest, `${image.repository}@${remote.digest}`, 'already-published', verdict.how),
+          this.result(
+            image,
+            remote.digest,
+            `${image.repository}@${remote.digest}`,
+            'already-published',
+            verdict.how,
+          ),
         );
       } else {
         refusals.push(`${image.reference} (${remote.digest}): ${verdict.why}`);
@@ -204,10 +214,20 @@ class Release {
       const digest = await this.buildAndPush(image);
       results.set(image.role, this.result(image, digest, `${image.repository}@${digest}`, 'pushed'));
     }
-    return { plan: this.plan, tooling: this.tooling, images: this.plan.images.map((image) => results.get(image.role)!) };
+    return {
+      plan: this.plan,
+      tooling: this.tooling,
+      images: this.plan.images.map((image) => results.get(image.role)!),
+    };
   }
 
-  private result(image: ImagePlan, digest: string, pinned: string, outcome: Outcome, note?: string): ImageResult {
+  private result(
+    image: ImagePlan,
+    digest: string,
+    pinned: string,
+    outcome: Outcome,
+    note?: string,
+  ): ImageResult {
     return {
       role: image.role,
       repository: image.repository,
@@ -262,10 +282,14 @@ class Release {
   private async lookUp(reference: string): Promise<RemoteManifest | undefined> {
     const { registry } = this.plan;
     const argv =
-      this.tooling.kind === 'buildx' ? imagetoolsRawArgv(reference) : manifestInspectArgv(reference, registry);
+      this.tooling.kind === 'buildx'
+        ? imagetoolsRawArgv(reference)
+        : manifestInspectArgv(reference, registry);
     const found = await this.docker(argv, { check: false });
     if (found.code === 0)
-      return this.tooling.kind === 'buildx' ? parseRawManifest(found.stdout) : parseManifestInspect(found.stdout);
+      return this.tooling.kind === 'buildx'
+        ? parseRawManifest(found.stdout)
+        : parseManifestInspect(found.stdout);
     const line = this.redact(dockerErrorLine(found.stderr));
     switch (classifyRegistryFailure(found.stderr)) {
       case 'absent':
@@ -284,7 +308,9 @@ class Release {
             ' Nothing was built.',
         );
       default:
-        throw new RegistryError(`Looking up ${reference} in registry ${registry} failed: ${line}. Nothing was built.`);
+        throw new RegistryError(
+          `Looking up ${reference} in registry ${registry} failed: ${line}. Nothing was built.`,
+        );
     }
   }
 
@@ -339,14 +365,17 @@ class Release {
         return digest;
       });
     }
-    return this.reporter.group(`Build and push ${image.role} image (target ${image.spec.target})`, async () => {
-      const metadataFile = this.scratchFile(`${image.role}-metadata.json`);
-      await this.build(image, buildxBuildArgv(image.spec, 'push', metadataFile));
-      const digest = parseBuildMetadata(readFileSync(metadataFile, 'utf8')).digest;
-      if (!digest) throw new BuildError(`buildx reported no manifest digest for ${image.reference}`);
-      this.reporter.info(`Pushed ${image.repository}@${digest}`);
-      return digest;
-    });
+    return this.reporter.group(
+      `Build and push ${image.role} image (target ${image.spec.target})`,
+      async () => {
+        const metadataFile = this.scratchFile(`${image.role}-metadata.json`);
+        await this.build(image, buildxBuildArgv(image.spec, 'push', metadataFile));
+        const digest = parseBuildMetadata(readFileSync(metadataFile, 'utf8')).digest;
+        if (!digest) throw new BuildError(`buildx reported no manifest digest for ${image.reference}`);
+        this.reporter.info(`Pushed ${image.repository}@${digest}`);
+        return digest;
+      },
+    );
   }
 
   /**
@@ -355,9 +384,15 @@ class Release {
    */
   private async compare(image: ImagePlan, remote: RemoteManifest): Promise<Verdict> {
     if (remote.isIndex || !remote.configDigest)
-      return { same: false, why: 'the registry holds a multi-platform index there; this release is one image per tag' };
+      return {
+        same: false,
+        why: 'the registry holds a multi-platform index there; this release is one image per tag',
+      };
     if (this.request.platforms.length > 1)
-      return { same: false, why: 'a multi-platform build cannot be compared with the registry image locally' };
+      return {
+        same: false,
+        why: 'a multi-platform build cannot be compared with the registry image locally',
+      };
     const localId = await this.buildLocally(image);
     if (localId === remote.configDigest) return { same: true, how: 'identical image config' };
 
@@ -366,12 +401,17 @@ class Release {
     try {
       const pulled = await this.docker(pullArgv(remoteRef), { check: false });
       if (pulled.code !== 0)
-        throw new RegistryError(`Pulling ${remoteRef} to compare it failed: ${this.redact(dockerErrorLine(pulled.stderr))}`);
+        throw new RegistryError(
+          `Pulling ${remoteRef} to compare it failed: ${this.redact(dockerErrorLine(pulled.stderr))}`,
+        );
       const publishedFile = this.scratchFile(`${image.role}-published.tar`);
       const builtFile = this.scratchFile(`${image.role}-built.tar`);
       await this.docker(saveArgv(remote.configDigest, publishedFile));
       await this.docker(saveArgv(localId, builtFile));
-      const difference = describeDifference(await readSavedImage(publishedFile), await readSavedImage(builtFile));
+      const difference = describeDifference(
+        await readSavedImage(publishedFile),
+        await readSavedImage(builtFile),
+      );
       return difference
         ? { same: false, why: difference }
         : { same: true, how: 'same files, modes, owners and config; only timestamps differ' };

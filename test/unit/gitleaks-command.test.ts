@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import {
+  dirScanArgv,
+  errorLines,
+  gitScanArgv,
+  judgeRun,
+  LEAKS_EXIT_CODE,
+} from '../../actions/engine/gitleaks/command.js';
+
+const command = { binary: '/opt/gitleaks', source: '.', reportPath: '/tmp/r/git.sarif' };
+
+describe('gitleaks command lines', () => {
+  it('runs `gitleaks git` over exactly the computed range, redacted, with a SARIF report', () => {
+    expect(gitScanArgv({ ...command, config: '/repo/.gitleaks.toml', logOpts: ['a..b'] })).toEqual([
+      '/opt/gitleaks',
+      'git',
+      '--no-banner',
+      '--no-color',
+      '--redact',
+      `--exit-code=${LEAKS_EXIT_CODE}`,
+      '--report-format=sarif',
+      '--report-path=/tmp/r/git.sarif',
+      '--config=/repo/.gitleaks.toml',
+      '--log-opts=a..b',
+      '.',
+    ]);
+    expect(gitScanArgv({ ...command, logOpts: ['--full-history', '--all'] })).toContain(
+      '--log-opts=--full-history --all',
+    );
+  });
+
+  it('refuses log options gitleaks would split differently', () => {
+    expect(() => gitScanArgv({ ...command, logOpts: ['a b'] })).toThrow(/single words/);
+    expect(() => gitScanArgv({ ...command, logOpts: [] })).toThrow(/single words/);
+  });
+
+  it('runs `gitleaks dir` on the working tree with the same reporting', () => {
+    expect(dirScanArgv(command)).toEqual([
+      '/opt/gitleaks',
+      'dir',
+      '--no-banner',
+      '--no-color',
+      '--redact',
+      `--exit-code=${LEAKS_EXIT_CODE}`,
+      '--report-format=sarif',
+      '--report-path=/tmp/r/git.sarif',
+      '.',
+    ]);
+  });
+});
+
+describe('judgeRun', () => {
+  const report = '{"version":"2.1.0","runs":[]}';
+
+  it('accepts a clean run and a run with leaks', () => {
+    expect(judgeRun(0, '9:10AM INF no leaks found\n', report)).toEqual({ kind: 'completed', report });
+    expect(judgeRun(LEAKS_EXIT_CODE, '9:10AM WRN leaks found: 2\n', report)).toEqual({
+      kind: 'completed',
+      report,
+    });
+  });
+
+  it('fails on gitleaks own exit codes, with the error lines', () => {
+    const stderr =
+      '\u001b[90m9:08AM\u001b[0m \u001b[31mFTL\u001b[0m unable to load gitleaks config, err: open x: no such file\n';
+    expect(judgeRun(1, stderr, undefined)).toEqual({
+      kind: 'failed',
+      reason:
+        'gitleaks exited with code 1:\n9:08AM FTL unable to load gitleaks config, err: open x: no such file',
+    });
+    expect(
+      judgeRun(2, 'panic: regexp: Compile(`([a-`)\n\ngoroutine 1 [running]:\n', undefined),
+    ).toMatchObject({
+      kind: 'failed',
+      reason: expect.stringMatching(/^gitleaks exited with code 2:\npanic: regexp/),
+    });
+  });
+
+  it('fails when git log failed although gitleaks exited 0 (its fail-open shape)', () => {
+    const stderr =
+      "9:08AM ERR [git] fatal: bad revision 'origin/main..HEAD'\n9:08AM INF 0 commits scanned.\n9:08AM INF no leaks found\n";
+    expect(errorLines(stderr)).toEqual(["9:08AM ERR [git] fatal: bad revision 'origin/main..HEAD'"]);
+    expect(judgeRun(0, stderr, report)).toEqual({
+      kind: 'failed',
+      reason: "gitleaks logged errors:\n9:08AM ERR [git] fatal: bad revision 'origin/main..HEAD'",
+    });
+  });
+
+  it('fails when no report was written', () => {
+    expect(judgeRun(0, '', undefined)).toEqual({ kind: 'failed', reason: 'gitleaks wrote no report' });
+  });
+});
