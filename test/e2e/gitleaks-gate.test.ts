@@ -338,6 +338,23 @@ describe('gitleaks-gate on real repositories', () => {
     expect(annotations(run)).toEqual([expect.objectContaining({ file: 'release/keys.py', line: '4' })]);
   });
 
+  it('push of a tag on a commit of the default branch brings no commit and passes', async () => {
+    repo.git('tag', 'v0.9.0', m3);
+    repo.push('refs/tags/v0.9.0');
+    const run = await gate(repo.checkout('refs/tags/v0.9.0'), 'push', {
+      ref: 'refs/tags/v0.9.0',
+      before: ZERO,
+      after: m3,
+      created: true,
+      repository: { default_branch: 'main' },
+    });
+
+    expect(run.code).toBe(0);
+    expect(run.outputs['commits-scanned']).toBe('0');
+    expect(run.outputs['log-opts']).toBe(`${m3}..${m3}`);
+    expect(run.scanned).toBeUndefined();
+  });
+
   it('push deleting a branch scans nothing and passes', async () => {
     const run = await gate(repo.checkout('main'), 'push', {
       ref: 'refs/heads/gone',
@@ -380,6 +397,27 @@ describe('gitleaks-gate on real repositories', () => {
 
     expect(run.code).toBe(0);
     expect(run.scanned).toEqual(repo.git('rev-list', 'main~3..main').split('\n'));
+  });
+
+  it('names a config input that points nowhere, before fetching or scanning anything', async () => {
+    const run = await gate(repo.checkout('main'), 'pull_request', pullRequest(7, m3, feature[41]!, 42), {
+      config: 'ci/missing.toml',
+    });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /::error::Invalid input "config": expected a gitleaks config file, found none at /,
+    );
+    expect(run.scanned).toBeUndefined();
+  });
+
+  it('says which commit it cannot fetch when the event names one origin does not have', async () => {
+    const unknown = 'f'.repeat(40);
+    const run = await gate(repo.checkout('main'), 'pull_request', pullRequest(99, m3, unknown, 1));
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`::error::Cannot fetch the head commit ${unknown} from origin`);
+    expect(run.scanned).toBeUndefined();
   });
 
   afterAll(() => {

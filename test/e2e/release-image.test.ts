@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -157,7 +157,24 @@ describe('release-image', () => {
     ];
   });
 
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+    // The builds also left images in the local store (tagged, or by digest once re-tagged); remove this run's.
+    const ours = execFileSync(
+      'docker',
+      ['image', 'ls', '--digests', '--format', '{{.Repository}} {{.Tag}} {{.Digest}}'],
+      { encoding: 'utf8' },
+    )
+      .split('\n')
+      .map((line) => line.split(' '))
+      .filter(([repository]) => repository?.includes(`/release-test/${runId}-`))
+      .flatMap(([repository, tag, digest]) => [
+        ...(tag && tag !== '<none>' ? [`${repository}:${tag}`] : []),
+        ...(digest && digest !== '<none>' ? [`${repository}@${digest}`] : []),
+      ]);
+    // One by one: removing a tag can remove the image, and with it the by-digest name listed next.
+    for (const name of ours) spawnSync('docker', ['image', 'rm', name], { stdio: 'ignore' });
+  });
 
   /** Runs the bundle as a push to main at ctx.sha, with its own HOME and RUNNER_TEMP. */
   async function release(
@@ -294,6 +311,52 @@ describe('release-image', () => {
       expect(changed.code).toBe(1);
       expect(changed.errors.join('\n')).toMatch(/\/app\/serve\.sh differs \(.*content/);
       expect(servedDigest(sb, appRef)).toBe(first.outputs['app-digest']);
+    });
+  });
+
+  describe('a half-published release (the migrator tag is missing)', () => {
+    const app = unique('hello');
+    const tag = () => `sha-${ctx.sha}`;
+    let original: ActionRun;
+
+    beforeAll(async () => {
+      original = await release({ 'app-image': app });
+      expect(original.code).toBe(0);
+      // As if the run had died between the two pushes: remove the migrator manifest from the registry.
+      const response = await fetch(
+        `http://${sb.registry}/v2/${app}-migrator/manifests/${original.outputs['migrator-digest']}`,
+        {
+          method: 'DELETE',
+          headers: {
+            authorization: `Basic ${Buffer.from(`${sb.registryUsername}:${sb.registryPassword}`).toString('base64')}`,
+          },
+        },
+      );
+      expect(response.status).toBe(202);
+      expect(tagExists(sb, `${sb.registry}/${app}-migrator:${tag()}`)).toBe(false);
+    });
+
+    it('pushes nothing, not even the missing image, when the published one is refused', async () => {
+      const run = await release({
+        'app-image': app,
+        'build-args': `BASE_IMAGE=${sb.baseImage}\nGIT_SHA=${ctx.sha}\nNEVER_READY=1`,
+      });
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toMatch(/Refusing to overwrite/);
+      expect(tagExists(sb, `${sb.registry}/${app}-migrator:${tag()}`)).toBe(false);
+    });
+
+    it('a re-run keeps the published image and pushes the missing one, byte-identical to before', async () => {
+      const run = await release({ 'app-image': app });
+      expect(run.code).toBe(0);
+      expect(run.outputs.pushed).toBe('true');
+      expect(run.outputs['app-digest']).toBe(original.outputs['app-digest']);
+      expect(run.outputs['migrator-digest']).toBe(original.outputs['migrator-digest']);
+      expect(servedDigest(sb, `${sb.registry}/${app}-migrator:${tag()}`)).toBe(
+        original.outputs['migrator-digest'],
+      );
+      expect(run.summary).toMatch(/\| app \|.*already in the registry/);
+      expect(run.summary).toMatch(/\| migrator \|.*\| pushed \|/);
     });
   });
 

@@ -63,7 +63,7 @@ export class HostFixture {
 
   async destroy(): Promise<void> {
     await this.ssh.run(
-      ['sh', '-c', 'docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs -r docker rm -f; docker volume ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker volume rm', 'sh', this.projectName],
+      ['sh', '-c', 'docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs -r docker rm -f; docker volume ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker volume rm; docker network ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker network rm', 'sh', this.projectName],
       { check: false },
     );
     await this.ssh.run(host.remove(this.deployPath), { check: false });

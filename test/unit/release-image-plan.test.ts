@@ -13,7 +13,7 @@ import {
   repositoryPath,
   type ReleaseRequest,
 } from '../../actions/engine/release/plan.js';
-import type { ReleaseResult } from '../../actions/engine/release/release.js';
+import { allOrNothing, linePrefixer, type ReleaseResult } from '../../actions/engine/release/release.js';
 import {
   commitTimeArgv,
   commitTimeFrom,
@@ -288,5 +288,39 @@ describe('the job summary', () => {
     expect(markdown).toContain('already in the registry (not pushed) (identical image config)');
     expect(markdown).toContain(`| \`org.opencontainers.image.revision\` | \`${HEAD}\` |`);
     expect(markdown).toContain('a\\|b');
+  });
+});
+
+describe('running two builds at once', () => {
+  it('prefixes every line of streamed output, however it is chunked', () => {
+    const written: string[] = [];
+    const output = linePrefixer('[app] ', (text) => written.push(text));
+    output.push('#1 load');
+    output.push(' context\n#2 DO');
+    output.push('NE\n\n#3 last');
+    output.flush();
+    expect(written.join('')).toBe('[app] #1 load context\n[app] #2 DONE\n[app] \n[app] #3 last\n');
+  });
+
+  it('on the first failure stops the others, waits for all of them, and reports that first failure', async () => {
+    const events: string[] = [];
+    let stop: () => void = () => {};
+    // Like a docker command asked to stop: it ends a moment later, not at once.
+    const sibling = new Promise<string>((resolve) => (stop = () => setTimeout(() => resolve('stopped'), 5)));
+    const result = allOrNothing(
+      [
+        Promise.reject(new Error('app build failed')),
+        sibling.then((value) => (events.push('sibling ended'), value)),
+      ],
+      () => {
+        events.push('stop the others');
+        stop();
+      },
+    ).catch((error: Error) => {
+      events.push(`rejected: ${error.message}`);
+    });
+    await result;
+    expect(events).toEqual(['stop the others', 'sibling ended', 'rejected: app build failed']);
+    await expect(allOrNothing([Promise.resolve(1), 2])).resolves.toEqual([1, 2]);
   });
 });

@@ -1,4 +1,3 @@
-import './commonjs-globals.js';
 import { NodeSSH } from 'node-ssh';
 import type { Channel } from 'ssh2';
 import { CommandError, type CommandResult, type Executor, type RunOptions } from './executor.js';

@@ -132,19 +132,22 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
     repositoryPrefix: relative(ctx.workspace, plan.repo).split('\\').join('/'),
   };
   const reports: SarifLog[] = [];
-  const scans: { name: string; argv: string[] }[] = [];
+  const scans: { name: string; argv: string[]; reportPath: string }[] = [];
   const command = { binary, source: '.', config: plan.config };
   if (range && range.commits.length > 0) {
+    const reportPath = join(work, 'git.sarif');
     scans.push({
       name: 'git',
-      argv: gitScanArgv({ ...command, reportPath: join(work, 'git.sarif'), logOpts: range.logOpts }),
+      reportPath,
+      argv: gitScanArgv({ ...command, reportPath, logOpts: range.logOpts }),
     });
   }
   if (result.workingTree) {
-    scans.push({ name: 'dir', argv: dirScanArgv({ ...command, reportPath: join(work, 'dir.sarif') }) });
+    const reportPath = join(work, 'dir.sarif');
+    scans.push({ name: 'dir', reportPath, argv: dirScanArgv({ ...command, reportPath }) });
   }
   for (const scan of scans) {
-    const outcome = await runScan(ctx.executor, scan.argv, plan.repo);
+    const outcome = await runScan(ctx.executor, scan.argv, scan.reportPath, plan.repo);
     if (outcome.kind === 'failed') return { ...result, error: `${scan.name} scan: ${outcome.reason}` };
     try {
       reports.push(parseSarif(outcome.report));
@@ -164,8 +167,7 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
   return result;
 }
 
-async function runScan(executor: Executor, argv: string[], cwd: string) {
-  const reportPath = argv.find((arg) => arg.startsWith('--report-path='))!.slice('--report-path='.length);
+async function runScan(executor: Executor, argv: string[], reportPath: string, cwd: string) {
   const stdout = lineLogger((line) => core.info(`[gitleaks] ${line}`));
   const stderr = lineLogger((line) => core.info(`[gitleaks] ${line}`));
   const run = await executor.run(argv, { cwd, check: false, onStdout: stdout, onStderr: stderr });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BUILDER_INSPECT_ARGV,
@@ -97,15 +97,57 @@ export class BuildError extends Error {
 
 type Verdict = { same: true; how: string } | { same: false; why: string };
 
+/**
+ * Like Promise.all, but on the first failure calls `onFailure` (to stop the others) and still waits
+ * for every promise to settle: no docker command may outlive the temporary config it uses.
+ */
+export async function allOrNothing<T extends readonly unknown[]>(
+  promises: [...{ [K in keyof T]: Promise<T[K]> | T[K] }],
+  onFailure: () => void = () => {},
+): Promise<T> {
+  let first: { error: unknown } | undefined;
+  const settled = await Promise.allSettled(
+    promises.map((promise) =>
+      Promise.resolve(promise).catch((error: unknown) => {
+        if (!first) {
+          first = { error };
+          onFailure();
+        }
+        throw error;
+      }),
+    ),
+  );
+  if (first) throw first.error;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/** Splits streamed output into lines and prefixes each, so two builds at once stay readable. */
+export function linePrefixer(prefix: string, write: (text: string) => void) {
+  let partial = '';
+  return {
+    push(chunk: string): void {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) write(`${prefix}${line}\n`);
+    },
+    flush(): void {
+      if (partial) write(`${prefix}${partial}\n`);
+      partial = '';
+    },
+  };
+}
+
 export async function detectTooling(executor: Executor, env: Record<string, string>): Promise<Tooling> {
-  const version = await executor.run(BUILDX_VERSION_ARGV, { env, check: false }).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new Error('docker is not installed on this runner (or not on PATH)');
-    throw error;
-  });
-  if (version.code !== 0) return { kind: 'classic' };
-  const inspect = await executor.run(BUILDER_INSPECT_ARGV, { env, check: false });
-  return { kind: 'buildx', driver: parseBuilderDriver(inspect.stdout) ?? 'unknown' };
+  const run = (argv: string[]) =>
+    executor.run(argv, { env, check: false }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new Error('docker is not installed on this runner (or not on PATH)');
+      throw error;
+    });
+  const inspect = await run(BUILDER_INSPECT_ARGV);
+  if (inspect.code === 0) return { kind: 'buildx', driver: parseBuilderDriver(inspect.stdout) ?? 'unknown' };
+  if ((await run(BUILDX_VERSION_ARGV)).code !== 0) return { kind: 'classic' };
+  throw new Error(`docker buildx cannot use its current builder: ${dockerErrorLine(inspect.stderr)}`);
 }
 
 /**
@@ -148,7 +190,11 @@ class Release {
   ) {}
 
   async run(): Promise<ReleaseResult> {
-    this.tooling = await detectTooling(this.executor, this.scratch.env);
+    const { credentials } = this.options;
+    [this.tooling] = await allOrNothing([
+      detectTooling(this.executor, this.scratch.env),
+      credentials ? this.login(credentials) : undefined,
+    ]);
     this.reporter.info(
       this.tooling.kind === 'buildx'
         ? `Building with docker buildx (builder driver: ${this.tooling.driver}).`
@@ -161,47 +207,51 @@ class Release {
       sourceDateEpoch: this.tooling.kind === 'buildx',
       cache: cache.use,
     });
+    const images = this.plan.images;
 
-    if (this.options.credentials) await this.login(this.options.credentials);
     if (!this.options.push) {
-      const images: ImageResult[] = [];
-      for (const image of this.plan.images) {
-        const id = await this.buildLocally(image);
-        images.push(this.result(image, id, image.reference, 'built', 'push is false: built, not pushed'));
-      }
-      return { plan: this.plan, tooling: this.tooling, images };
+      const ids = await this.inParallel('Build', images, (image, signal) => this.buildLocally(image, signal));
+      return {
+        plan: this.plan,
+        tooling: this.tooling,
+        images: images.map((image, index) =>
+          this.result(image, ids[index]!, image.reference, 'built', 'push is false: built, not pushed'),
+        ),
+      };
     }
 
-    const published = new Map<Role, RemoteManifest | undefined>();
-    for (const image of this.plan.images) published.set(image.role, await this.lookUp(image.reference));
+    const published = await Promise.all(images.map((image) => this.lookUp(image.reference)));
+    const present = images.filter((_, index) => published[index]);
+    const remoteOf = (image: ImagePlan) => published[images.indexOf(image)]!;
+    for (const image of present)
+      this.reporter.info(`${image.reference} is in the registry (${remoteOf(image).digest}): comparing.`);
+    const verdicts = await this.inParallel('Build to compare with the registry', present, (image, signal) =>
+      this.compare(image, remoteOf(image), signal),
+    );
 
     const results = new Map<Role, ImageResult>();
     const refusals: string[] = [];
-    for (const image of this.plan.images) {
-      const remote = published.get(image.role);
-      if (!remote) continue;
-      this.reporter.info(
-        `${image.reference} is in the registry (${remote.digest}): comparing with this build.`,
-      );
-      const verdict = await this.compare(image, remote);
-      if (verdict.same) {
-        this.reporter.info(
-          `${image.reference} is already in the registry with this content (${verdict.how}): not pushed.`,
-        );
-        results.set(
-          image.role,
-          this.result(
-            image,
-            remote.digest,
-            `${image.repository}@${remote.digest}`,
-            'already-published',
-            verdict.how,
-          ),
-        );
-      } else {
+    present.forEach((image, index) => {
+      const verdict = verdicts[index]!;
+      const remote = remoteOf(image);
+      if (!verdict.same) {
         refusals.push(`${image.reference} (${remote.digest}): ${verdict.why}`);
+        return;
       }
-    }
+      this.reporter.info(
+        `${image.reference} is already in the registry with this content (${verdict.how}): not pushed.`,
+      );
+      results.set(
+        image.role,
+        this.result(
+          image,
+          remote.digest,
+          `${image.repository}@${remote.digest}`,
+          'already-published',
+          verdict.how,
+        ),
+      );
+    });
     if (refusals.length) {
       throw new ReleaseRefusedError(
         `Refusing to overwrite: the tag ${this.plan.tag} already names different content in the registry.\n` +
@@ -209,16 +259,44 @@ class Release {
           `\nNothing was pushed; the registry is unchanged. A sha tag names one build for good: release a new commit instead.`,
       );
     }
-    for (const image of this.plan.images) {
-      if (results.has(image.role)) continue;
-      const digest = await this.buildAndPush(image);
+
+    const absent = images.filter((image) => !results.has(image.role));
+    const digests = await this.inParallel('Build and push', absent, (image, signal) =>
+      this.buildAndPush(image, signal),
+    );
+    absent.forEach((image, index) => {
+      const digest = digests[index]!;
+      this.reporter.info(`Pushed ${image.repository}@${digest}`);
       results.set(image.role, this.result(image, digest, `${image.repository}@${digest}`, 'pushed'));
-    }
+    });
     return {
       plan: this.plan,
       tooling: this.tooling,
-      images: this.plan.images.map((image) => results.get(image.role)!),
+      images: images.map((image) => results.get(image.role)!),
     };
+  }
+
+  /**
+   * Runs `work` for the images at the same time, in one log group. When one fails the others are
+   * stopped, so a failed release pushes as little as possible.
+   */
+  private async inParallel<T>(
+    title: string,
+    images: ImagePlan[],
+    work: (image: ImagePlan, signal: AbortSignal) => Promise<T>,
+  ): Promise<T[]> {
+    if (!images.length) return [];
+    const siblings = new AbortController();
+    const signal = AbortSignal.any([this.scratch.signal, siblings.signal]);
+    const names = images.map((image) => `${image.role} (target ${image.spec.target})`).join(' and ');
+    return this.reporter.group(`${title}: ${names}`, () =>
+      this.reporter.untrusted(() =>
+        allOrNothing(
+          images.map((image) => work(image, signal)),
+          () => siblings.abort(),
+        ),
+      ),
+    );
   }
 
   private result(
@@ -244,7 +322,7 @@ class Release {
     return this.executor.run(argv, {
       ...options,
       env: { ...this.scratch.env, ...options.env },
-      signal: this.scratch.signal,
+      signal: options.signal ?? this.scratch.signal,
     });
   }
 
@@ -254,7 +332,7 @@ class Release {
   }
 
   private async login(credentials: { username: string; password: string }): Promise<void> {
-    const { registry } = this.plan;
+    const { registry } = this.request;
     const login = await this.docker(loginArgv(registry, credentials.username), {
       stdin: credentials.password,
       check: false,
@@ -314,21 +392,29 @@ class Release {
     }
   }
 
-  private async build(image: ImagePlan, argv: string[], env: Record<string, string> = {}) {
+  /** Runs one docker command of `image`'s build, its output streamed line by line under the image's name. */
+  private async build(
+    image: ImagePlan,
+    argv: string[],
+    signal: AbortSignal,
+    env: Record<string, string> = {},
+  ) {
+    const output = linePrefixer(`[${image.role}] `, (text) => this.reporter.output(text));
     try {
-      return await this.reporter.untrusted(() =>
-        this.docker(argv, {
-          env,
-          onStdout: (chunk) => this.reporter.output(chunk),
-          onStderr: (chunk) => this.reporter.output(chunk),
-        }),
-      );
+      return await this.docker(argv, {
+        env,
+        signal,
+        onStdout: (chunk) => output.push(chunk),
+        onStderr: (chunk) => output.push(chunk),
+      });
     } catch (error) {
       if (!(error instanceof CommandError)) throw error;
-      const output = error.result.stderr || error.result.stdout;
+      const text = error.result.stderr || error.result.stdout;
       throw new BuildError(
-        `Building the ${image.role} image (target ${image.spec.target}) failed with exit code ${error.result.code}:\n${this.redact(lastLines(output, 20))}`,
+        `Building the ${image.role} image (target ${image.spec.target}) failed with exit code ${error.result.code}:\n${this.redact(lastLines(text, 20))}`,
       );
+    } finally {
+      output.flush();
     }
   }
 
@@ -338,51 +424,40 @@ class Release {
   }
 
   /** Builds into the local Docker image store; returns the image ID (= config digest). */
-  private async buildLocally(image: ImagePlan): Promise<string> {
-    return this.reporter.group(`Build ${image.role} image (target ${image.spec.target})`, async () => {
-      if (this.tooling.kind === 'buildx') {
-        const metadataFile = this.scratchFile(`${image.role}-metadata.json`);
-        await this.build(image, buildxBuildArgv(image.spec, 'load', metadataFile));
-        const metadata = parseBuildMetadata(readFileSync(metadataFile, 'utf8'));
-        const id = metadata.configDigest ?? metadata.digest;
-        if (!id) throw new BuildError(`buildx reported no image id for the ${image.role} image`);
-        return id;
-      }
-      const idFile = this.scratchFile(`${image.role}.iid`);
-      await this.build(image, classicBuildArgv(image.spec, idFile), { DOCKER_BUILDKIT: '0' });
-      return readFileSync(idFile, 'utf8').trim();
-    });
+  private async buildLocally(image: ImagePlan, signal: AbortSignal): Promise<string> {
+    if (this.tooling.kind === 'buildx') {
+      const metadataFile = this.scratchFile(`${image.role}-metadata.json`);
+      await this.build(image, buildxBuildArgv(image.spec, 'load', metadataFile), signal);
+      const metadata = parseBuildMetadata(readFileSync(metadataFile, 'utf8'));
+      const id = metadata.configDigest ?? metadata.digest;
+      if (!id) throw new BuildError(`buildx reported no image id for the ${image.role} image`);
+      return id;
+    }
+    const idFile = this.scratchFile(`${image.role}.iid`);
+    await this.build(image, classicBuildArgv(image.spec, idFile), signal, { DOCKER_BUILDKIT: '0' });
+    return readFileSync(idFile, 'utf8').trim();
   }
 
-  private async buildAndPush(image: ImagePlan): Promise<string> {
+  private async buildAndPush(image: ImagePlan, signal: AbortSignal): Promise<string> {
     if (this.tooling.kind === 'classic') {
-      await this.buildLocally(image);
-      return this.reporter.group(`Push ${image.reference}`, async () => {
-        const pushed = await this.build(image, pushArgv(image.reference));
-        const digest = parsePushDigest(pushed.stdout);
-        if (!digest) throw new BuildError(`docker push printed no digest for ${image.reference}`);
-        this.reporter.info(`Pushed ${image.repository}@${digest}`);
-        return digest;
-      });
+      await this.buildLocally(image, signal);
+      const pushed = await this.build(image, pushArgv(image.reference), signal);
+      const digest = parsePushDigest(pushed.stdout);
+      if (!digest) throw new BuildError(`docker push printed no digest for ${image.reference}`);
+      return digest;
     }
-    return this.reporter.group(
-      `Build and push ${image.role} image (target ${image.spec.target})`,
-      async () => {
-        const metadataFile = this.scratchFile(`${image.role}-metadata.json`);
-        await this.build(image, buildxBuildArgv(image.spec, 'push', metadataFile));
-        const digest = parseBuildMetadata(readFileSync(metadataFile, 'utf8')).digest;
-        if (!digest) throw new BuildError(`buildx reported no manifest digest for ${image.reference}`);
-        this.reporter.info(`Pushed ${image.repository}@${digest}`);
-        return digest;
-      },
-    );
+    const metadataFile = this.scratchFile(`${image.role}-metadata.json`);
+    await this.build(image, buildxBuildArgv(image.spec, 'push', metadataFile), signal);
+    const digest = parseBuildMetadata(readFileSync(metadataFile, 'utf8')).digest;
+    if (!digest) throw new BuildError(`buildx reported no manifest digest for ${image.reference}`);
+    return digest;
   }
 
   /**
    * Same content? First by image config digest (identical builds: cheap); when that differs, by what
    * the two images hold, ignoring times: pulls the registry's image (reading only) and compares files.
    */
-  private async compare(image: ImagePlan, remote: RemoteManifest): Promise<Verdict> {
+  private async compare(image: ImagePlan, remote: RemoteManifest, signal: AbortSignal): Promise<Verdict> {
     if (remote.isIndex || !remote.configDigest)
       return {
         same: false,
@@ -393,25 +468,27 @@ class Release {
         same: false,
         why: 'a multi-platform build cannot be compared with the registry image locally',
       };
-    const localId = await this.buildLocally(image);
+    const localId = await this.buildLocally(image, signal);
     if (localId === remote.configDigest) return { same: true, how: 'identical image config' };
 
     const remoteRef = `${image.repository}@${remote.digest}`;
-    const hadIt = (await this.docker(imageExistsArgv(remoteRef), { check: false })).code === 0;
+    const hadIt = (await this.docker(imageExistsArgv(remoteRef), { check: false, signal })).code === 0;
     try {
-      const pulled = await this.docker(pullArgv(remoteRef), { check: false });
+      const pulled = await this.docker(pullArgv(remoteRef), { check: false, signal });
       if (pulled.code !== 0)
         throw new RegistryError(
           `Pulling ${remoteRef} to compare it failed: ${this.redact(dockerErrorLine(pulled.stderr))}`,
         );
       const publishedFile = this.scratchFile(`${image.role}-published.tar`);
       const builtFile = this.scratchFile(`${image.role}-built.tar`);
-      await this.docker(saveArgv(remote.configDigest, publishedFile));
-      await this.docker(saveArgv(localId, builtFile));
+      await this.docker(saveArgv(remote.configDigest, publishedFile), { signal });
+      await this.docker(saveArgv(localId, builtFile), { signal });
       const difference = describeDifference(
         await readSavedImage(publishedFile),
         await readSavedImage(builtFile),
       );
+      rmSync(publishedFile, { force: true });
+      rmSync(builtFile, { force: true });
       return difference
         ? { same: false, why: difference }
         : { same: true, how: 'same files, modes, owners and config; only timestamps differ' };
