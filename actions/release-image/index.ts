@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   core.setOutput('app-digest', app!.digest);
   core.setOutput('migrator-digest', migrator!.digest);
   core.setOutput('pushed', String(result.images.some((image) => image.outcome === 'pushed')));
-  await core.summary.addRaw(renderSummary(result)).write();
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(result)).write();
   for (const image of result.images) core.info(`${image.role}: ${image.pinned} (${image.outcome})`);
 }
 

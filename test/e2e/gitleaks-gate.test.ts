@@ -68,7 +68,6 @@ async function gate(
     inputs: { 'gitleaks-path': emulator.path, ...inputs },
     env: { GITLEAKS_EMULATOR_LOG: emulator.logFile, ...env },
   });
-  if (process.env.GITLEAKS_GATE_DEBUG) console.log(run.stdout, run.stderr);
   for (const token of secrets) {
     expect(run.everything).not.toContain(token);
     if (run.outputs['sarif-path'])

@@ -439,12 +439,24 @@ describe('release-image', () => {
         /Invalid input "build-args": SOURCE_DATE_EPOCH is set by the action/,
       ],
       ['labels', { labels: 'org.opencontainers.image.revision=x' }, /Invalid input "labels"/],
+      [
+        'platforms',
+        { platforms: 'amd64' },
+        /Invalid input "platforms": expected platforms such as linux\/amd64/,
+      ],
+      [
+        'platforms',
+        { platforms: 'linux/amd64,linux/arm64' },
+        /Invalid input "platforms": .*the docker driver, which builds one platform/,
+      ],
     ])('%s', async (_name, inputs, message) => {
       const app = unique('hello');
       const run = await release({ 'app-image': app, ...inputs });
       expect(run.code).toBe(1);
       expect(run.errors.join('\n')).toMatch(message);
-      expect(run.stdout).not.toMatch(/Logged in|Build and push/);
+      // No build started: no build log group, no image.
+      expect(run.stdout).not.toContain('::group::');
+      expect(localImageExists(`${sb.registry}/${app}:sha-${ctx.sha}`)).toBe(false);
     });
   });
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -34,6 +34,8 @@ export interface ActionRunOptions {
   /** Called with the child once spawned (e.g. to send SIGTERM). */
   onSpawn?: (child: import('node:child_process').ChildProcess) => void;
   onStdout?: (chunk: string) => void;
+  /** Keep the runner's temp folders (RUNNER_TEMP, tool cache…) after the run, e.g. to inspect them. */
+  keepWorkDir?: boolean;
 }
 
 /** Runs `node24 <action>/dist/index.js` the way a GitHub runner does. */
@@ -99,6 +101,8 @@ export function runAction(action: string, options: ActionRunOptions = {}): Promi
     child.on('close', (code) => {
       const outputsText = readFileSync(outputFile, 'utf8');
       const summary = readFileSync(summaryFile, 'utf8');
+      const envText = existsSync(env.GITHUB_ENV!) ? readFileSync(env.GITHUB_ENV!, 'utf8') : '';
+      if (!options.keepWorkDir) rmSync(work, { recursive: true, force: true });
       const outputs = parseOutputs(outputsText);
       const lines = stdout.split('\n');
       resolve({
@@ -113,7 +117,7 @@ export function runAction(action: string, options: ActionRunOptions = {}): Promi
           stderr,
           outputsText,
           summary,
-          existsSync(env.GITHUB_ENV!) ? readFileSync(env.GITHUB_ENV!, 'utf8') : '',
+          envText,
         ].join('\n'),
         errors: lines.filter((line) => line.startsWith('::error')),
         warnings: lines.filter((line) => line.startsWith('::warning')),

@@ -25,6 +25,33 @@ export const host = {
     return ['test', '-f', path];
   },
 
+  /** Creates the deploy path and state folder; exits 3 when the host's env file is missing. */
+  prepareDeployPath(deployPath: string, stateDir: string, envFile: string): string[] {
+    return sh('set -e; mkdir -p -- "$1" "$2"; [ -f "$3" ] || exit 3', deployPath, stateDir, envFile);
+  },
+
+  /** Makes the next release current: keeps the old env as previous, renames next over current. */
+  commitRelease(files: { env: string; previousEnv: string; compose: string; nextCompose: string; nextEnv: string }): string[] {
+    return sh(
+      'set -e; if [ -f "$1" ]; then cp -p "$1" "$2"; fi; mv -f "$4" "$3"; mv -f "$5" "$1"',
+      files.env,
+      files.previousEnv,
+      files.compose,
+      files.nextCompose,
+      files.nextEnv,
+    );
+  },
+
+  /** Replaces `statePath` atomically with stdin and appends `line` to `auditPath`. */
+  writeStateAndAudit(statePath: string, auditPath: string, line: string): string[] {
+    return sh(
+      'set -e; umask 022; tmp="$1.tmp.$$"; cat > "$tmp"; mv -f "$tmp" "$1"; umask 077; printf \'%s\\n\' "$3" >> "$2"',
+      statePath,
+      auditPath,
+      line,
+    );
+  },
+
   /** Appends stdin as one line to `path`. */
   appendLine(path: string): string[] {
     return sh('umask 077; cat >> "$1"', path);

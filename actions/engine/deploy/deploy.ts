@@ -174,13 +174,14 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
     if (hasPreviousRelease) previousProject = { ...next, composeFile: files.compose, envFile: files.env };
 
     await step('upload', async () => {
-      await executor.run(host.mkdirs(request.deployPath, stateDir));
       const envFile = `${request.deployPath}/${request.envFileName}`;
-      if ((await executor.run(host.fileExists(envFile), { check: false })).code !== 0) {
+      const prepared = await executor.run(host.prepareDeployPath(request.deployPath, stateDir, envFile), { check: false });
+      if (prepared.code === 3) {
         throw new Error(
           `The env file ${envFile} does not exist on ${executor.where}. It holds the app's runtime settings and secrets and never leaves the host: create it there (it may be empty).`,
         );
       }
+      if (prepared.code !== 0) throw new Error(`Could not create ${request.deployPath} on ${executor.where}: ${prepared.stderr.trim()}`);
       if (request.composeFileContent !== undefined) {
         await executor.run(host.writeFileAtomic(files.nextCompose, '644'), { stdin: request.composeFileContent });
       } else {
@@ -225,6 +226,7 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
     });
 
     readiness = await step('ready', () => waitForNewRelease(request, context, next));
+    if (readiness.ready) log.info('ready', `ready after ${readiness.attempts} attempt(s), ${readiness.timeToReadyMs ?? readiness.elapsedMs} ms`);
     if (!readiness.ready) {
       const reason = readiness.reason ?? 'the new release did not answer ready';
       const logTail = await containerLogTail(executor, request, next);
@@ -244,12 +246,13 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
 
     await step('commit', async () => {
       await assertRunning(executor, request, next);
-      await executor.run(host.copyIfExists(files.env, files.previousEnv));
-      await executor.run(host.move(files.nextCompose, files.compose));
-      await executor.run(host.move(files.nextEnv, files.env));
+      await executor.run(host.commitRelease(files));
     });
     const outcome = await record('success');
-    log.info('done', `release ${id} is live`, { durationMs: outcome.release.durationMs });
+    log.info('done', `release ${id} is live`, {
+      durationMs: outcome.release.durationMs,
+      steps: steps.map((s) => `${s.step} ${s.ms}ms`).join(', '),
+    });
     return outcome;
   } catch (error) {
     if (error instanceof DeployFailedError) throw error;
@@ -344,18 +347,22 @@ async function waitForNewRelease(request: DeployRequest, context: DeployContext,
   const watcher = new AbortController();
   const signals = [watcher.signal, ...(context.signal ? [context.signal] : [])];
   let exitReason: string | undefined;
+  const pause = () =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      watcher.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
+    });
   const watching = (async () => {
+    await pause();
     while (!watcher.signal.aborted) {
       const state = await appContainerState(context.executor, request, next).catch(() => undefined);
+      if (watcher.signal.aborted) return;
       if (state && (state.status === 'exited' || state.status === 'dead' || state.restarting)) {
         exitReason = `the ${request.appService} container ${state.restarting ? 'is restarting' : 'exited'} (exit code ${state.exitCode})`;
         watcher.abort();
         return;
       }
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        watcher.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
-      });
+      await pause();
     }
   })();
   try {
@@ -371,8 +378,9 @@ async function waitForNewRelease(request: DeployRequest, context: DeployContext,
     if (exitReason && !result.ready) return { ...result, reason: exitReason };
     return result;
   } finally {
+    // An in-flight container check is not waited for: its answer no longer matters.
     watcher.abort();
-    await watching;
+    void watching;
   }
 }
 
@@ -384,7 +392,7 @@ interface ContainerState {
 }
 
 async function appContainerState(executor: Executor, request: DeployRequest, project: ComposeProject): Promise<ContainerState | undefined> {
-  const ids = (await executor.run(compose.containerIds(project, request.appService), { cwd: request.deployPath, check: false })).stdout
+  const ids = (await executor.run(docker.containersOfProjectService(project.projectName, request.appService, true), { check: false })).stdout
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean);

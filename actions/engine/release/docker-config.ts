@@ -13,8 +13,8 @@ import { join } from 'node:path';
 // A Docker config directory that lives only as long as the action: `docker login` writes the
 // registry password into it (base64 in config.json), so it must never be the runner's own.
 
-/** Builders, contexts and CLI plugins the runner set up (e.g. docker/setup-buildx-action) stay usable. */
-const SHARED_ENTRIES = ['buildx', 'contexts', 'cli-plugins'];
+/** Contexts and CLI plugins the runner set up stay usable (linked, read only). */
+const SHARED_ENTRIES = ['contexts', 'cli-plugins'];
 
 const DOCKER_HUB = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
 
@@ -102,8 +102,10 @@ export class TemporaryDockerConfig {
       JSON.stringify(temporaryConfigContent(original, registry, loggingIn), null, 2),
       { mode: 0o600 },
     );
+    // buildx keeps its builders (docker/setup-buildx-action's too) and writes its state outside: a
+    // buildx process still ending after a cancellation must not re-create the removed directory.
+    temporary.buildxConfig = env.BUILDX_CONFIG || join(runnerDir, 'buildx');
     for (const entry of SHARED_ENTRIES) {
-      if (entry === 'buildx' && env.BUILDX_CONFIG) continue;
       const source = join(runnerDir, entry);
       if (existsSync(source)) symlinkSync(source, join(temporary.dockerConfig, entry));
     }
@@ -115,9 +117,11 @@ export class TemporaryDockerConfig {
     return this.cancellation.signal;
   }
 
+  private buildxConfig = '';
+
   /** Environment for every docker command of the run. */
   get env(): Record<string, string> {
-    return { DOCKER_CONFIG: this.dockerConfig };
+    return { DOCKER_CONFIG: this.dockerConfig, BUILDX_CONFIG: this.buildxConfig };
   }
 
   /** Removes the directory (symlinks only, never what they point to). Safe to call twice. */

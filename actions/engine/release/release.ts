@@ -220,7 +220,7 @@ class Release {
       };
     }
 
-    const published = await Promise.all(images.map((image) => this.lookUp(image.reference)));
+    const published = await allOrNothing(images.map((image) => this.lookUp(image.reference)));
     const present = images.filter((_, index) => published[index]);
     const remoteOf = (image: ImagePlan) => published[images.indexOf(image)]!;
     for (const image of present)

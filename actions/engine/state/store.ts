@@ -23,8 +23,9 @@ export class StateStore {
 
   async record(record: ReleaseRecord): Promise<DeployState> {
     const next = recordRelease(await this.read(), record);
-    await this.executor.run(host.writeFileAtomic(this.statePath, '644'), { stdin: `${JSON.stringify(next, null, 2)}\n` });
-    await this.executor.run(host.appendLine(this.auditPath), { stdin: `${JSON.stringify(record)}\n` });
+    await this.executor.run(host.writeStateAndAudit(this.statePath, this.auditPath, JSON.stringify(record)), {
+      stdin: `${JSON.stringify(next, null, 2)}\n`,
+    });
     return next;
   }
 }
