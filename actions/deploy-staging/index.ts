@@ -13,7 +13,11 @@ import { githubRun } from '../engine/github-context.js';
 
 async function main(): Promise<void> {
   const own = readInputs({
-    environment: input.matching(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'a lower-case environment name such as staging', 'staging'),
+    environment: input.matching(
+      /^[a-z0-9][a-z0-9_-]{0,31}$/,
+      'a lower-case environment name such as staging',
+      'staging',
+    ),
     'app-image': input.optional(),
     'migrator-image': input.optional(),
     'allow-mutable-tags': input.boolean(false),
@@ -25,9 +29,14 @@ async function main(): Promise<void> {
   if (!target) throw new InputError('host', 'is required: the SSH host to deploy to');
   const settings = readDeploySettings();
   const appImage = checkImageReference('app-image', own['app-image'], own['allow-mutable-tags']);
-  const migratorImage = checkImageReference('migrator-image', own['migrator-image'], own['allow-mutable-tags']);
+  const migratorImage = checkImageReference(
+    'migrator-image',
+    own['migrator-image'],
+    own['allow-mutable-tags'],
+  );
   const sha = own.sha ?? githubRun().sha;
-  if (!/^[0-9a-f]{7,40}$/.test(sha)) throw new InputError('sha', 'is required outside GitHub Actions (GITHUB_SHA is not set)');
+  if (!/^[0-9a-f]{7,40}$/.test(sha))
+    throw new InputError('sha', 'is required outside GitHub Actions (GITHUB_SHA is not set)');
 
   await deployAndReport({
     target,

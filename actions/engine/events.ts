@@ -41,7 +41,14 @@ export class EventLog {
 
   private line(level: string, event: string, message: string, fields: Record<string, unknown>): string {
     if (this.format === 'json') {
-      return JSON.stringify({ time: new Date().toISOString(), level, event, message, ...this.context, ...fields });
+      return JSON.stringify({
+        time: new Date().toISOString(),
+        level,
+        event,
+        message,
+        ...this.context,
+        ...fields,
+      });
     }
     const extra = Object.entries(fields)
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)

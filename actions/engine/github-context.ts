@@ -7,8 +7,12 @@ export function githubRun(env: NodeJS.ProcessEnv = process.env) {
     sha: env.GITHUB_SHA ?? '',
     actor: env.GITHUB_ACTOR ?? 'unknown',
     repository,
-    runId: env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1' ? `${runId}.${env.GITHUB_RUN_ATTEMPT}` : runId,
-    runUrl: repository && env.GITHUB_RUN_ID ? `${server}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
+    runId:
+      env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1' ? `${runId}.${env.GITHUB_RUN_ATTEMPT}` : runId,
+    runUrl:
+      repository && env.GITHUB_RUN_ID
+        ? `${server}/${repository}/actions/runs/${env.GITHUB_RUN_ID}`
+        : undefined,
     eventName: env.GITHUB_EVENT_NAME ?? '',
     eventPath: env.GITHUB_EVENT_PATH,
     workspace: env.GITHUB_WORKSPACE ?? process.cwd(),

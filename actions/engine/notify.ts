@@ -13,12 +13,22 @@ export function signature(body: string, secret: string): string {
 }
 
 /** POSTs the payload as JSON. Returns an error message instead of throwing: a notification never fails a deploy. */
-export async function notify({ url, secret, payload, timeoutMs = 10_000 }: Notification): Promise<string | undefined> {
+export async function notify({
+  url,
+  secret,
+  payload,
+  timeoutMs = 10_000,
+}: Notification): Promise<string | undefined> {
   const body = JSON.stringify(payload);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'deployer' };
   if (secret) headers['x-deployer-signature-256'] = signature(body, secret);
   try {
-    const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (!response.ok) return `the notification endpoint answered ${response.status}`;
     return undefined;
   } catch (error) {

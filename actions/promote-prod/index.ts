@@ -1,7 +1,12 @@
 import * as core from '@actions/core';
 import { input, InputError, readInputs } from '../engine/inputs.js';
 import { readSshTarget } from '../engine/ssh-inputs.js';
-import { deployRequestFrom, environmentUrl, readComposeFile, readDeploySettings } from '../engine/deploy/inputs.js';
+import {
+  deployRequestFrom,
+  environmentUrl,
+  readComposeFile,
+  readDeploySettings,
+} from '../engine/deploy/inputs.js';
 import { deployAndReport } from '../engine/deploy/run.js';
 import type { DeployRequest, ReadinessTarget } from '../engine/deploy/deploy.js';
 import { readReadinessSettings } from '../engine/readiness/index.js';
@@ -17,11 +22,23 @@ const RELEASE = /^(?:[0-9a-f]{7,40}|\d{8}T\d{6}Z-[0-9a-f]{7})$/;
 async function main(): Promise<void> {
   const own = readInputs({
     mode: input.oneOf(['promote', 'rollback'], 'promote'),
-    sha: input.matching(RELEASE, 'a commit sha (7-40 hex) or a release id such as 20261123T090512Z-abc1234', undefined),
+    sha: input.matching(
+      RELEASE,
+      'a commit sha (7-40 hex) or a release id such as 20261123T090512Z-abc1234',
+      undefined,
+    ),
     'rollback-to': input.matching(RELEASE, 'a release id or commit sha from production history', undefined),
-    environment: input.matching(ENVIRONMENT, 'a lower-case environment name such as production', 'production'),
+    environment: input.matching(
+      ENVIRONMENT,
+      'a lower-case environment name such as production',
+      'production',
+    ),
     'promote-from': input.matching(ENVIRONMENT, 'the source environment name such as staging', 'staging'),
-    'source-deploy-path': input.matching(/^\/[A-Za-z0-9._/-]*$/, 'an absolute path on the source host', undefined),
+    'source-deploy-path': input.matching(
+      /^\/[A-Za-z0-9._/-]*$/,
+      'an absolute path on the source host',
+      undefined,
+    ),
     'source-app-service': input.optional(),
     'source-ready-url': input.optional(),
     'source-ready-host': input.withDefault('127.0.0.1'),
@@ -33,7 +50,10 @@ async function main(): Promise<void> {
   const target = readSshTarget('');
   if (!target) throw new InputError('host', 'is required: the production SSH host');
   const settings = readDeploySettings();
-  const runMigrations = own['run-migrations'] === undefined ? own.mode === 'promote' : readInputs({ 'run-migrations': input.boolean(true) })['run-migrations'];
+  const runMigrations =
+    own['run-migrations'] === undefined
+      ? own.mode === 'promote'
+      : readInputs({ 'run-migrations': input.boolean(true) })['run-migrations'];
   const report = {
     target,
     environment: own.environment,
@@ -48,9 +68,14 @@ async function main(): Promise<void> {
       ...report,
       title: `Roll back ${own.environment}`,
       request: async (executor) => {
-        const state = await new StateStore(executor, `${settings.deployPath}/${DEPLOY_FILES.stateDir}`, own.environment).read();
+        const state = await new StateStore(
+          executor,
+          `${settings.deployPath}/${DEPLOY_FILES.stateDir}`,
+          own.environment,
+        ).read();
         const verdict = rollbackTarget(state, own['rollback-to'] ?? own.sha);
-        if (!verdict.ok) throw new Error(`Rollback refused, ${own.environment} was not touched: ${verdict.reason}`);
+        if (!verdict.ok)
+          throw new Error(`Rollback refused, ${own.environment} was not touched: ${verdict.reason}`);
         core.info(`Rolling ${own.environment} back to ${verdict.release.id} (${verdict.release.sha})`);
         return deployRequestFrom(settings, {
           environment: own.environment,
@@ -69,9 +94,13 @@ async function main(): Promise<void> {
   }
 
   const requested = own.sha;
-  if (!requested) throw new InputError('sha', 'is required in promote mode: the commit (or release id) that staging runs');
+  if (!requested)
+    throw new InputError('sha', 'is required in promote mode: the commit (or release id) that staging runs');
   const source = readSource(own, settings);
-  const sourceTarget = readSshTarget('source-', (name) => core.getInput(name) || (name === 'source-ssh-key' ? core.getInput('ssh-key') : ''));
+  const sourceTarget = readSshTarget(
+    'source-',
+    (name) => core.getInput(name) || (name === 'source-ssh-key' ? core.getInput('ssh-key') : ''),
+  );
   const composeFileContent = readComposeFile(settings);
 
   await deployAndReport({
@@ -86,7 +115,10 @@ async function main(): Promise<void> {
       } finally {
         if (sourceExecutor !== executor) await sourceExecutor.close();
       }
-      core.info(`${own['promote-from']} runs ${release.id} (${release.sha}) and answers ready: promoting ${release.appImage}`);
+      core.info(
+        `${own['promote-from']} runs ${release.id} (${release.sha}) and answers ready: promoting ${release.appImage}`,
+      );
+      core.setOutput('source-release', release.id);
       return deployRequestFrom(settings, {
         environment: own.environment,
         kind: 'promote',
@@ -103,16 +135,38 @@ async function main(): Promise<void> {
 }
 
 function readSource(
-  own: { 'promote-from': string; 'source-deploy-path'?: string; 'source-app-service'?: string; 'source-ready-url'?: string; 'source-ready-host': string; 'source-ready-port': number; 'source-ready-path': string },
+  own: {
+    'promote-from': string;
+    'source-deploy-path'?: string;
+    'source-app-service'?: string;
+    'source-ready-url'?: string;
+    'source-ready-host': string;
+    'source-ready-port': number;
+    'source-ready-path': string;
+  },
   settings: ReturnType<typeof readDeploySettings>,
 ): SourceEnvironment {
   const deployPath = own['source-deploy-path'];
-  if (!deployPath) throw new InputError('source-deploy-path', `is required in promote mode: where ${own['promote-from']} is deployed on its host`);
-  if (deployPath.split('/').includes('..')) throw new InputError('source-deploy-path', 'must not contain ".."');
+  if (!deployPath)
+    throw new InputError(
+      'source-deploy-path',
+      `is required in promote mode: where ${own['promote-from']} is deployed on its host`,
+    );
+  if (deployPath.split('/').includes('..'))
+    throw new InputError('source-deploy-path', 'must not contain ".."');
   let readinessTarget: ReadinessTarget;
   if (own['source-ready-url']) readinessTarget = { url: own['source-ready-url'] };
-  else if (own['source-ready-port']) readinessTarget = { host: own['source-ready-host'], port: own['source-ready-port'], path: own['source-ready-path'] };
-  else throw new InputError('source-ready-port', `is required (or source-ready-url): where ${own['promote-from']} answers readiness`);
+  else if (own['source-ready-port'])
+    readinessTarget = {
+      host: own['source-ready-host'],
+      port: own['source-ready-port'],
+      path: own['source-ready-path'],
+    };
+  else
+    throw new InputError(
+      'source-ready-port',
+      `is required (or source-ready-url): where ${own['promote-from']} answers readiness`,
+    );
   const readiness = readReadinessSettings('source-ready-');
   // "Ready right now": a short deadline unless the workflow asks for more.
   if (!core.getInput('source-ready-timeout')) readiness.timeoutMs = Math.max(10_000, readiness.intervalMs);

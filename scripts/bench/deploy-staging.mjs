@@ -33,12 +33,39 @@ function freePort() {
 function buildRelease(sha) {
   const config = mkdtempSync(join(tmpdir(), 'bench-docker-'));
   const env = { ...process.env, DOCKER_CONFIG: config };
-  execFileSync('docker', ['login', sb.SANDBOX_REGISTRY, '-u', sb.SANDBOX_REGISTRY_USERNAME, '--password-stdin'], { input: sb.SANDBOX_REGISTRY_PASSWORD, env, stdio: ['pipe', 'ignore', 'ignore'] });
+  execFileSync(
+    'docker',
+    ['login', sb.SANDBOX_REGISTRY, '-u', sb.SANDBOX_REGISTRY_USERNAME, '--password-stdin'],
+    { input: sb.SANDBOX_REGISTRY_PASSWORD, env, stdio: ['pipe', 'ignore', 'ignore'] },
+  );
   const refs = {};
-  for (const [target, name] of [['runner', 'hello'], ['migrator', 'hello-migrator']]) {
+  for (const [target, name] of [
+    ['runner', 'hello'],
+    ['migrator', 'hello-migrator'],
+  ]) {
     const metadata = join(config, `${target}.json`);
     const repo = `${sb.SANDBOX_REGISTRY}/${unique}/${name}`;
-    execFileSync('docker', ['buildx', 'build', join(root, 'examples/hello'), '--quiet', '--push', '--target', target, '--build-arg', `BASE_IMAGE=${sb.SANDBOX_BASE_IMAGE}`, '--build-arg', `GIT_SHA=${sha}`, '--tag', `${repo}:sha-${sha}`, '--metadata-file', metadata], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      'docker',
+      [
+        'buildx',
+        'build',
+        join(root, 'examples/hello'),
+        '--quiet',
+        '--push',
+        '--target',
+        target,
+        '--build-arg',
+        `BASE_IMAGE=${sb.SANDBOX_BASE_IMAGE}`,
+        '--build-arg',
+        `GIT_SHA=${sha}`,
+        '--tag',
+        `${repo}:sha-${sha}`,
+        '--metadata-file',
+        metadata,
+      ],
+      { env, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     refs[target] = `${repo}@${JSON.parse(readFileSync(metadata, 'utf8'))['containerimage.digest']}`;
   }
   rmSync(config, { recursive: true, force: true });
@@ -46,24 +73,60 @@ function buildRelease(sha) {
 }
 
 function ssh(script, input = '') {
-  return execFileSync('ssh', ['-i', sb.SANDBOX_SSH_KEY_PATH, '-p', sb.SANDBOX_SSH_PORT, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(work, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', `${sb.SANDBOX_SSH_USER}@${sb.SANDBOX_SSH_HOST}`, script], { input, encoding: 'utf8' });
+  return execFileSync(
+    'ssh',
+    [
+      '-i',
+      sb.SANDBOX_SSH_KEY_PATH,
+      '-p',
+      sb.SANDBOX_SSH_PORT,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `UserKnownHostsFile=${join(work, 'known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      `${sb.SANDBOX_SSH_USER}@${sb.SANDBOX_SSH_HOST}`,
+      script,
+    ],
+    { input, encoding: 'utf8' },
+  );
 }
 
 function runAction(inputs) {
   const out = join(work, 'out');
   writeFileSync(out, '');
   writeFileSync(join(work, 'summary'), '');
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_OUTPUT: out, GITHUB_STEP_SUMMARY: join(work, 'summary'), GITHUB_ACTOR: 'bench', GITHUB_RUN_ID: '1' };
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GITHUB_OUTPUT: out,
+    GITHUB_STEP_SUMMARY: join(work, 'summary'),
+    GITHUB_ACTOR: 'bench',
+    GITHUB_RUN_ID: '1',
+  };
   const metadata = readFileSync(join(root, 'deploy-staging/action.yml'), 'utf8');
-  for (const match of metadata.matchAll(/^ {2}([a-z-]+):\n(?: {4}.*\n)*? {4}default: "(.*)"$/gm)) env[`INPUT_${match[1].toUpperCase()}`] = match[2];
+  for (const match of metadata.matchAll(/^ {2}([a-z-]+):\n(?: {4}.*\n)*? {4}default: "(.*)"$/gm))
+    env[`INPUT_${match[1].toUpperCase()}`] = match[2];
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(node24, [join(root, 'deploy-staging/dist/index.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    child.stdout.on('data', (chunk) => { for (const line of String(chunk).split('\n')) if (line.includes('done:') || line.includes('ready:') || line.includes('switch:')) process.stderr.write(line + '\n'); });
+    const child = spawn(node24, [join(root, 'deploy-staging/dist/index.js')], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.on('data', (chunk) => {
+      for (const line of String(chunk).split('\n'))
+        if (line.includes('done:') || line.includes('ready:') || line.includes('switch:'))
+          process.stderr.write(line + '\n');
+    });
     let stdout = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.on('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`deploy failed:\n${stdout.slice(-2000)}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(performance.now() - started)
+        : reject(new Error(`deploy failed:\n${stdout.slice(-2000)}`)),
+    );
   });
 }
 
@@ -74,10 +137,16 @@ const actionPath = `${sb.SANDBOX_DEPLOY_ROOT}/${unique}-action`;
 const handPath = `${sb.SANDBOX_DEPLOY_ROOT}/${unique}-hand`;
 const [actionPort, handPort] = [await freePort(), await freePort()];
 const compose = readFileSync(join(root, 'examples/hello/docker-compose.deploy.yml'), 'utf8');
-ssh(`mkdir -p ${actionPath} ${handPath} && echo GREETING=bench > ${actionPath}/.env.production && echo GREETING=bench > ${handPath}/.env.production && cat > ${handPath}/docker-compose.yml`, compose);
+ssh(
+  `mkdir -p ${actionPath} ${handPath} && echo GREETING=bench > ${actionPath}/.env.production && echo GREETING=bench > ${handPath}/.env.production && cat > ${handPath}/docker-compose.yml`,
+  compose,
+);
 // Warm images on the host (both paths use the same images).
 const login = `cfg=$(mktemp -d); docker --config "$cfg" login ${sb.SANDBOX_REGISTRY} -u ${sb.SANDBOX_REGISTRY_USERNAME} --password-stdin >/dev/null 2>&1`;
-ssh(`set -e; ${login}; ${releases.map((r) => `DOCKER_CONFIG="$cfg" docker pull -q ${r.app} >/dev/null && DOCKER_CONFIG="$cfg" docker pull -q ${r.migrator} >/dev/null`).join(' && ')}; rm -rf "$cfg"`, sb.SANDBOX_REGISTRY_PASSWORD);
+ssh(
+  `set -e; ${login}; ${releases.map((r) => `DOCKER_CONFIG="$cfg" docker pull -q ${r.app} >/dev/null && DOCKER_CONFIG="$cfg" docker pull -q ${r.migrator} >/dev/null`).join(' && ')}; rm -rf "$cfg"`,
+  sb.SANDBOX_REGISTRY_PASSWORD,
+);
 
 const byHand = (release) => {
   const started = performance.now();
@@ -99,11 +168,21 @@ until curl -fsS -o /dev/null http://127.0.0.1:${handPort}/api/ready; do sleep 0.
 
 const viaAction = (release) =>
   runAction({
-    HOST: sb.SANDBOX_SSH_HOST, PORT: sb.SANDBOX_SSH_PORT, USER: sb.SANDBOX_SSH_USER, 'SSH-KEY': key,
-    'HOST-FINGERPRINT': sb.SANDBOX_SSH_HOST_FINGERPRINT, 'DEPLOY-PATH': actionPath, 'PROJECT-NAME': `${unique}-action`,
-    'COMPOSE-FILE': join(root, 'examples/hello/docker-compose.deploy.yml'), 'APP-HOST-PORT': String(actionPort),
-    'APP-IMAGE': release.app, 'MIGRATOR-IMAGE': release.migrator, SHA: release.sha, 'READY-INTERVAL': '100ms',
-    'REGISTRY-USERNAME': sb.SANDBOX_REGISTRY_USERNAME, 'REGISTRY-PASSWORD': sb.SANDBOX_REGISTRY_PASSWORD,
+    HOST: sb.SANDBOX_SSH_HOST,
+    PORT: sb.SANDBOX_SSH_PORT,
+    USER: sb.SANDBOX_SSH_USER,
+    'SSH-KEY': key,
+    'HOST-FINGERPRINT': sb.SANDBOX_SSH_HOST_FINGERPRINT,
+    'DEPLOY-PATH': actionPath,
+    'PROJECT-NAME': `${unique}-action`,
+    'COMPOSE-FILE': join(root, 'examples/hello/docker-compose.deploy.yml'),
+    'APP-HOST-PORT': String(actionPort),
+    'APP-IMAGE': release.app,
+    'MIGRATOR-IMAGE': release.migrator,
+    SHA: release.sha,
+    'READY-INTERVAL': '100ms',
+    'REGISTRY-USERNAME': sb.SANDBOX_REGISTRY_USERNAME,
+    'REGISTRY-PASSWORD': sb.SANDBOX_REGISTRY_PASSWORD,
   });
 
 const samples = { action: [], hand: [] };
@@ -112,10 +191,14 @@ try {
     const release = releases[i % 2];
     samples.hand.push(byHand(release));
     samples.action.push(await viaAction(release));
-    process.stderr.write(`round ${i + 1}/${rounds * 2}: hand ${samples.hand.at(-1).toFixed(0)} ms, action ${samples.action.at(-1).toFixed(0)} ms\n`);
+    process.stderr.write(
+      `round ${i + 1}/${rounds * 2}: hand ${samples.hand.at(-1).toFixed(0)} ms, action ${samples.action.at(-1).toFixed(0)} ms\n`,
+    );
   }
 } finally {
-  ssh(`for p in ${unique}-hand ${unique}-action; do docker ps -aq --filter label=com.docker.compose.project=$p | xargs -r docker rm -f >/dev/null; docker volume ls -q --filter label=com.docker.compose.project=$p | xargs -r docker volume rm >/dev/null; docker network ls -q --filter label=com.docker.compose.project=$p | xargs -r docker network rm >/dev/null; done; rm -rf ${actionPath} ${handPath}`);
+  ssh(
+    `for p in ${unique}-hand ${unique}-action; do docker ps -aq --filter label=com.docker.compose.project=$p | xargs -r docker rm -f >/dev/null; docker volume ls -q --filter label=com.docker.compose.project=$p | xargs -r docker volume rm >/dev/null; docker network ls -q --filter label=com.docker.compose.project=$p | xargs -r docker network rm >/dev/null; done; rm -rf ${actionPath} ${handPath}`,
+  );
   rmSync(work, { recursive: true, force: true });
 }
 

@@ -1,7 +1,20 @@
 // `${{ }}` expressions, evaluated with GitHub's own implementation (@actions/expressions).
 import { data, Evaluator, Lexer, Parser } from '@actions/expressions';
 
-const CONTEXT_NAMES = ['github', 'inputs', 'vars', 'needs', 'strategy', 'matrix', 'secrets', 'steps', 'job', 'jobs', 'runner', 'env'];
+const CONTEXT_NAMES = [
+  'github',
+  'inputs',
+  'vars',
+  'needs',
+  'strategy',
+  'matrix',
+  'secrets',
+  'steps',
+  'job',
+  'jobs',
+  'runner',
+  'env',
+];
 
 /** Plain JSON-like value -> the library's ExpressionData. */
 export function toData(value) {
@@ -26,7 +39,14 @@ export function fromData(value) {
 
 /** GitHub's truthiness: false, 0, -0, "", null are false; everything else (objects too) is true. */
 export function truthy(value) {
-  return !(value === false || value === 0 || value === '' || value === null || value === undefined || Number.isNaN(value));
+  return !(
+    value === false ||
+    value === 0 ||
+    value === '' ||
+    value === null ||
+    value === undefined ||
+    Number.isNaN(value)
+  );
 }
 
 /** How GitHub turns a value into text (`${{ true }}` -> "true", objects -> "Object"). */
@@ -71,7 +91,10 @@ export function evaluate(source, contexts, functions = []) {
     throw new Error(`cannot parse expression ${JSON.stringify(source)}: ${error.message}`);
   }
   const dictionary = new data.Dictionary(
-    ...CONTEXT_NAMES.filter((name) => name in contexts).map((name) => ({ key: name, value: toData(contexts[name]) })),
+    ...CONTEXT_NAMES.filter((name) => name in contexts).map((name) => ({
+      key: name,
+      value: toData(contexts[name]),
+    })),
   );
   const implementations = new Map(all.map((fn) => [fn.name.toLowerCase(), fn]));
   return fromData(new Evaluator(parsed, dictionary, implementations).evaluate());
@@ -108,15 +131,19 @@ export function splitTemplate(text) {
 export function interpolate(value, contexts, functions = []) {
   if (typeof value !== 'string') return value;
   const parts = splitTemplate(value);
-  if (parts.length === 1 && parts[0].expression !== undefined) return evaluate(parts[0].expression, contexts, functions);
+  if (parts.length === 1 && parts[0].expression !== undefined)
+    return evaluate(parts[0].expression, contexts, functions);
   return parts
-    .map((part) => (part.expression === undefined ? part.text : asString(evaluate(part.expression, contexts, functions))))
+    .map((part) =>
+      part.expression === undefined ? part.text : asString(evaluate(part.expression, contexts, functions)),
+    )
     .join('');
 }
 
 /** An `if:` condition: a bare expression or one wrapped in `${{ }}`; without a status function, success() && it. */
 export function condition(source, contexts, functions) {
-  if (source === undefined || source === null || source === '') return evaluate('success()', contexts, functions);
+  if (source === undefined || source === null || source === '')
+    return evaluate('success()', contexts, functions);
   if (typeof source === 'boolean') return source;
   const text = String(source).trim();
   const parts = splitTemplate(text);

@@ -1,8 +1,18 @@
 // Running one step: a JavaScript action from its dist/ bundle, a `run:` script with bash, or a local
 // stand-in for a well-known third-party action (actions/checkout, github/codeql-action/upload-sarif).
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { parse } from 'yaml';
 import { asString, interpolate } from './expressions.mjs';
 
@@ -55,42 +65,81 @@ export function spawnStep(command, args, { cwd, env, deadline, onOutput }) {
 }
 
 /** `uses: ./path` in the workspace: a node20/node24 action run from its `runs.main` bundle with INPUT_*. */
-export async function runLocalAction({ uses, workspace, inputs, env, contexts, nodePath, deadline, onOutput }) {
+export async function runLocalAction({
+  uses,
+  workspace,
+  inputs,
+  env,
+  contexts,
+  nodePath,
+  deadline,
+  onOutput,
+}) {
   const dir = resolve(workspace, uses);
   if (relative(workspace, dir).startsWith('..')) throw new Error(`${uses} points outside the workspace`);
-  const metadataFile = ['action.yml', 'action.yaml'].map((name) => join(dir, name)).find((file) => existsSync(file));
+  const metadataFile = ['action.yml', 'action.yaml']
+    .map((name) => join(dir, name))
+    .find((file) => existsSync(file));
   if (!metadataFile) throw new Error(`Can't find 'action.yml' or 'action.yaml' under '${dir}' (${uses})`);
   const metadata = parse(readFileSync(metadataFile, 'utf8'));
   const using = metadata.runs?.using;
   if (!/^node(20|24)$/.test(using ?? ''))
-    throw new Error(`${uses}: runs.using ${JSON.stringify(using)} is not supported by the harness (node20/node24 only)`);
-  if (metadata.runs.pre || metadata.runs.post) throw new Error(`${uses}: pre/post scripts are not supported by the harness`);
+    throw new Error(
+      `${uses}: runs.using ${JSON.stringify(using)} is not supported by the harness (node20/node24 only)`,
+    );
+  if (metadata.runs.pre || metadata.runs.post)
+    throw new Error(`${uses}: pre/post scripts are not supported by the harness`);
   const declared = metadata.inputs ?? {};
   const unknown = Object.keys(inputs).filter((name) => !(name in declared));
-  if (unknown.length) throw new Error(`${uses}: unexpected input(s) ${unknown.join(', ')} (not in its action.yml)`);
+  if (unknown.length)
+    throw new Error(`${uses}: unexpected input(s) ${unknown.join(', ')} (not in its action.yml)`);
   const inputEnv = {};
   for (const [name, spec] of Object.entries(declared)) {
     const value =
-      name in inputs ? inputs[name] : spec?.default === undefined ? undefined : asString(interpolate(String(spec.default), contexts));
+      name in inputs
+        ? inputs[name]
+        : spec?.default === undefined
+          ? undefined
+          : asString(interpolate(String(spec.default), contexts));
     if (value !== undefined) inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   }
   const entry = join(dir, metadata.runs.main);
-  if (!existsSync(entry)) throw new Error(`${uses}: ${metadata.runs.main} is missing (build the action: npm run build)`);
+  if (!existsSync(entry))
+    throw new Error(`${uses}: ${metadata.runs.main} is missing (build the action: npm run build)`);
   return spawnStep(nodePath, [entry], { cwd: workspace, env: { ...env, ...inputEnv }, deadline, onOutput });
 }
 
 /** `run:` with bash, as the runner's default shell: `bash --noprofile --norc -eo pipefail <file>`. */
-export async function runScript({ script, shell, workingDirectory, workspace, tempDir, env, deadline, onOutput }) {
+export async function runScript({
+  script,
+  shell,
+  workingDirectory,
+  workspace,
+  tempDir,
+  env,
+  deadline,
+  onOutput,
+}) {
   if (shell !== undefined && shell !== 'bash')
     throw new Error(`shell ${JSON.stringify(shell)} is not supported by the harness (bash only)`);
   const file = join(tempDir, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.sh`);
   writeFileSync(file, script);
   const cwd = workingDirectory ? resolve(workspace, workingDirectory) : workspace;
-  return spawnStep('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], { cwd, env, deadline, onOutput });
+  return spawnStep('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], {
+    cwd,
+    env,
+    deadline,
+    onOutput,
+  });
 }
 
 function git(args, cwd) {
-  return execFileSync('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return execFileSync('git', args, {
+    cwd,
+    env: { ...process.env, ...GIT_ENV },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 }
 
 function emptyDirectory(dir) {
@@ -118,33 +167,41 @@ export function checkout({ inputs, workspace, world, github, job }) {
         `actions/checkout of ${repository} at ${JSON.stringify(inputs.ref ?? '')}: the harness only has the commit this workflow runs from (${job.workflow_sha})`,
       );
     emptyDirectory(target);
-    const actions = readdirSync(world.deployer.root).filter((name) => existsSync(join(world.deployer.root, name, 'action.yml')));
+    const actions = readdirSync(world.deployer.root).filter((name) =>
+      existsSync(join(world.deployer.root, name, 'action.yml')),
+    );
     for (const action of actions) {
       mkdirSync(join(target, action), { recursive: true });
       cpSync(join(world.deployer.root, action, 'action.yml'), join(target, action, 'action.yml'));
       const dist = join(world.deployer.root, action, 'dist');
-      if (existsSync(dist) && statSync(dist).isDirectory()) cpSync(dist, join(target, action, 'dist'), { recursive: true });
+      if (existsSync(dist) && statSync(dist).isDirectory())
+        cpSync(dist, join(target, action, 'dist'), { recursive: true });
     }
     return `${repository}@${inputs.ref} (deployer working tree: ${actions.join(', ')}) -> ${path}`;
   }
   const source = world.repositories[repository];
-  if (!source) throw new Error(`actions/checkout: the harness has no local repository standing for ${repository}`);
+  if (!source)
+    throw new Error(`actions/checkout: the harness has no local repository standing for ${repository}`);
   const ref = inputs.ref || github.sha;
-  const depth = inputs['fetch-depth'] === undefined || inputs['fetch-depth'] === '' ? 1 : Number(inputs['fetch-depth']);
-  if (!Number.isInteger(depth) || depth < 0) throw new Error(`actions/checkout: fetch-depth ${inputs['fetch-depth']} is not a number`);
+  const depth =
+    inputs['fetch-depth'] === undefined || inputs['fetch-depth'] === '' ? 1 : Number(inputs['fetch-depth']);
+  if (!Number.isInteger(depth) || depth < 0)
+    throw new Error(`actions/checkout: fetch-depth ${inputs['fetch-depth']} is not a number`);
   emptyDirectory(target);
   git(['init', '--quiet', target]);
   git(['remote', 'add', 'origin', `file://${source}`], target);
   git(['fetch', '--quiet', '--no-tags', ...(depth ? [`--depth=${depth}`] : []), 'origin', ref], target);
   git(['checkout', '--quiet', '--detach', 'FETCH_HEAD'], target);
-  if (depth === 0) git(['fetch', '--quiet', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*'], target);
+  if (depth === 0)
+    git(['fetch', '--quiet', '--tags', 'origin', '+refs/heads/*:refs/remotes/origin/*'], target);
   return `${repository}@${git(['rev-parse', 'HEAD'], target)} (depth ${depth || 'all'}) -> ${path}`;
 }
 
 /** Stand-in for github/codeql-action/upload-sarif: the report must exist and be SARIF; nothing is uploaded. */
 export function uploadSarif({ inputs, workspace }) {
   const file = resolve(workspace, inputs.sarif_file ?? '');
-  if (!inputs.sarif_file || !existsSync(file)) throw new Error(`upload-sarif: no SARIF file at ${JSON.stringify(inputs.sarif_file ?? '')}`);
+  if (!inputs.sarif_file || !existsSync(file))
+    throw new Error(`upload-sarif: no SARIF file at ${JSON.stringify(inputs.sarif_file ?? '')}`);
   const sarif = JSON.parse(readFileSync(file, 'utf8'));
   if (!Array.isArray(sarif.runs)) throw new Error(`upload-sarif: ${file} has no "runs" list`);
   const results = sarif.runs.reduce((sum, run) => sum + (run.results?.length ?? 0), 0);

@@ -34,7 +34,8 @@ export class WorkflowError extends Error {}
 
 function readYaml(text, name) {
   const document = parse(text, { prettyErrors: true });
-  if (!document || typeof document !== 'object' || !document.jobs) throw new WorkflowError(`${name} is not a workflow (no jobs)`);
+  if (!document || typeof document !== 'object' || !document.jobs)
+    throw new WorkflowError(`${name} is not a workflow (no jobs)`);
   return document;
 }
 
@@ -50,7 +51,8 @@ function eventsOf(workflow) {
 function loadWorkflowFile(world, origin, path) {
   const name = `${origin.repository}/${path}`;
   let text;
-  if (origin.repository === world.deployer.repository) text = readFileSync(join(world.deployer.root, path), 'utf8');
+  if (origin.repository === world.deployer.repository)
+    text = readFileSync(join(world.deployer.root, path), 'utf8');
   else {
     const source = world.repositories[origin.repository];
     if (!source) throw new WorkflowError(`no local repository stands for ${origin.repository}`);
@@ -66,27 +68,41 @@ function resolveReusable(world, origin, uses) {
   if (!match) throw new WorkflowError(`cannot resolve reusable workflow ${JSON.stringify(uses)}`);
   const [, repository, path, ref] = match;
   if (repository !== world.deployer.repository)
-    throw new WorkflowError(`reusable workflow ${uses}: the harness only knows ${world.deployer.repository} (deployer)`);
+    throw new WorkflowError(
+      `reusable workflow ${uses}: the harness only knows ${world.deployer.repository} (deployer)`,
+    );
   return { repository, sha: world.deployer.sha, ref, path };
 }
 
 /** Checks and types a reusable or dispatched workflow's inputs like GitHub does. */
 function typedInputs(definitions, given, { where, contexts, fromStrings }) {
   const inputs = {};
-  for (const name of Object.keys(given)) if (!(name in (definitions ?? {}))) throw new WorkflowError(`${where}: input ${name} is not defined`);
+  for (const name of Object.keys(given))
+    if (!(name in (definitions ?? {}))) throw new WorkflowError(`${where}: input ${name} is not defined`);
   for (const [name, spec] of Object.entries(definitions ?? {})) {
     const type = spec?.type ?? 'string';
     let value = given[name];
     if (value === undefined) {
       if (spec?.required) throw new WorkflowError(`${where}: required input ${name} was not provided`);
-      value = spec?.default === undefined ? (type === 'boolean' ? false : type === 'number' ? 0 : '') : interpolate(spec.default, contexts);
+      value =
+        spec?.default === undefined
+          ? type === 'boolean'
+            ? false
+            : type === 'number'
+              ? 0
+              : ''
+          : interpolate(spec.default, contexts);
     }
-    if (fromStrings && type === 'boolean' && (value === 'true' || value === 'false')) value = value === 'true';
-    if (fromStrings && type === 'number' && typeof value === 'string' && value.trim() !== '') value = Number(value);
+    if (fromStrings && type === 'boolean' && (value === 'true' || value === 'false'))
+      value = value === 'true';
+    if (fromStrings && type === 'number' && typeof value === 'string' && value.trim() !== '')
+      value = Number(value);
     const actual = typeof value;
     const expected = type === 'boolean' ? 'boolean' : type === 'number' ? 'number' : 'string';
     if (actual !== expected)
-      throw new WorkflowError(`${where}: input ${name} expects a ${type}, got ${JSON.stringify(value)} (${actual})`);
+      throw new WorkflowError(
+        `${where}: input ${name} expects a ${type}, got ${JSON.stringify(value)} (${actual})`,
+      );
     if (type === 'choice' && !(spec.options ?? []).includes(value))
       throw new WorkflowError(`${where}: input ${name} must be one of ${spec.options.join(', ')}`);
     inputs[name] = value;
@@ -102,11 +118,19 @@ function permissionsOf(job, workflow) {
 function checkPermissions(requested, granted, where) {
   if (granted === undefined || granted === 'write-all') return;
   const level = (set, scope) =>
-    set === 'read-all' ? 1 : set === 'write-all' ? 2 : set && typeof set === 'object' ? (PERMISSION_LEVEL[set[scope]] ?? 0) : 0;
+    set === 'read-all'
+      ? 1
+      : set === 'write-all'
+        ? 2
+        : set && typeof set === 'object'
+          ? (PERMISSION_LEVEL[set[scope]] ?? 0)
+          : 0;
   const scopes = requested && typeof requested === 'object' ? Object.keys(requested) : [];
   for (const scope of scopes)
     if (level(requested, scope) > level(granted, scope))
-      throw new WorkflowError(`${where} asks for ${scope}: ${requested[scope]} but the calling job grants ${scope}: ${granted?.[scope] ?? 'none'}`);
+      throw new WorkflowError(
+        `${where} asks for ${scope}: ${requested[scope]} but the calling job grants ${scope}: ${granted?.[scope] ?? 'none'}`,
+      );
 }
 
 /** Jobs in an order that respects `needs` (declaration order otherwise). */
@@ -114,7 +138,8 @@ function jobOrder(jobs, where) {
   const ids = Object.keys(jobs);
   const needsOf = (id) => [jobs[id].needs ?? []].flat();
   for (const id of ids)
-    for (const need of needsOf(id)) if (!ids.includes(need)) throw new WorkflowError(`${where}: job ${id} needs unknown job ${need}`);
+    for (const need of needsOf(id))
+      if (!ids.includes(need)) throw new WorkflowError(`${where}: job ${id} needs unknown job ${need}`);
   const done = [];
   while (done.length < ids.length) {
     const next = ids.find((id) => !done.includes(id) && needsOf(id).every((need) => done.includes(need)));
@@ -134,7 +159,15 @@ function ancestors(id, needsOf) {
 export class Harness {
   /** @param {World} world */
   constructor(world) {
-    this.world = { secrets: {}, vars: {}, environments: {}, approve: () => true, reporter: () => {}, ...world };
+    const given = Object.fromEntries(Object.entries(world).filter(([, value]) => value !== undefined));
+    this.world = {
+      secrets: {},
+      vars: {},
+      environments: {},
+      approve: () => true,
+      reporter: () => {},
+      ...given,
+    };
     this.runCounter = 0;
   }
 
@@ -152,17 +185,26 @@ export class Harness {
     const origin = { repository, sha, ref, path };
     const workflow = loadWorkflowFile(this.world, origin, path);
     const events = eventsOf(workflow);
-    if (!(event in events)) throw new WorkflowError(`${path} does not run on ${event} (it runs on ${Object.keys(events).join(', ')})`);
+    if (!(event in events))
+      throw new WorkflowError(
+        `${path} does not run on ${event} (it runs on ${Object.keys(events).join(', ')})`,
+      );
     const branches = events[event].branches;
     if (event === 'push' && branches) {
-      if (branches.some((branch) => /[*?[\]!]/.test(branch))) throw new WorkflowError(`${path}: branch patterns are not supported by the harness`);
-      if (!branches.some((branch) => ref === `refs/heads/${branch}`)) throw new WorkflowError(`${path}: push to ${ref} is filtered out`);
+      if (branches.some((branch) => /[*?[\]!]/.test(branch)))
+        throw new WorkflowError(`${path}: branch patterns are not supported by the harness`);
+      if (!branches.some((branch) => ref === `refs/heads/${branch}`))
+        throw new WorkflowError(`${path}: push to ${ref} is filtered out`);
     }
     this.runCounter += 1;
     const runDir = mkdtempSync(join(this.world.workDir, `run-${this.runCounter}-`));
     const eventInputs =
       event === 'workflow_dispatch'
-        ? typedInputs(events.workflow_dispatch.inputs, inputs, { where: path, contexts: {}, fromStrings: true })
+        ? typedInputs(events.workflow_dispatch.inputs, inputs, {
+            where: path,
+            contexts: {},
+            fromStrings: true,
+          })
         : {};
     const github = {
       repository,
@@ -172,7 +214,15 @@ export class Harness {
       ref_name: ref.replace(/^refs\/(heads|tags)\//, ''),
       ref_type: ref.startsWith('refs/tags/') ? 'tag' : 'branch',
       event_name: event,
-      event: payload ?? (event === 'push' ? { ref, after: sha, head_commit: { id: sha }, repository: { full_name: repository } } : { ref, inputs: Object.fromEntries(Object.entries(eventInputs).map(([k, v]) => [k, String(v)])), repository: { full_name: repository } }),
+      event:
+        payload ??
+        (event === 'push'
+          ? { ref, after: sha, head_commit: { id: sha }, repository: { full_name: repository } }
+          : {
+              ref,
+              inputs: Object.fromEntries(Object.entries(eventInputs).map(([k, v]) => [k, String(v)])),
+              repository: { full_name: repository },
+            }),
       actor: this.world.actor ?? 'octocat',
       triggering_actor: this.world.actor ?? 'octocat',
       workflow: workflow.name ?? path,
@@ -207,7 +257,8 @@ export class Harness {
     const where = `${run.origin.repository}/${run.origin.path}`;
     for (const id of Object.keys(workflow.jobs))
       for (const key of UNSUPPORTED_JOB_KEYS)
-        if (key in workflow.jobs[id]) throw new WorkflowError(`${where}: job ${id} uses ${key}, which the harness does not support`);
+        if (key in workflow.jobs[id])
+          throw new WorkflowError(`${where}: job ${id} uses ${key}, which the harness does not support`);
     const { order, needsOf } = jobOrder(workflow.jobs, where);
     const results = {};
     for (const id of order) {
@@ -230,7 +281,9 @@ export class Harness {
     const outputs = {};
     const declared = eventsOf(workflow).workflow_call?.outputs ?? {};
     for (const [name, spec] of Object.entries(declared))
-      outputs[name] = asString(interpolate(spec.value, { github: run.github, inputs: run.inputs, vars: run.vars, jobs: results }));
+      outputs[name] = asString(
+        interpolate(spec.value, { github: run.github, inputs: run.inputs, vars: run.vars, jobs: results }),
+      );
     return { result, jobs: results, outputs };
   }
 
@@ -240,19 +293,23 @@ export class Harness {
     const call = eventsOf(calledWorkflow).workflow_call;
     const where = `${called.repository}/${called.path}`;
     if (!call) throw new WorkflowError(`${where} has no workflow_call trigger`);
-    const given = Object.fromEntries(Object.entries(job.with ?? {}).map(([name, value]) => [name, interpolate(value, contexts)]));
+    const given = Object.fromEntries(
+      Object.entries(job.with ?? {}).map(([name, value]) => [name, interpolate(value, contexts)]),
+    );
     const inputs = typedInputs(call.inputs, given, { where, contexts: { github: run.github } });
     let secrets;
     if (job.secrets === 'inherit') secrets = { ...run.secrets };
     else {
       secrets = {};
       for (const [name, value] of Object.entries(job.secrets ?? {})) {
-        if (!(name in (call.secrets ?? {}))) throw new WorkflowError(`${where}: secret ${name} is not defined`);
+        if (!(name in (call.secrets ?? {})))
+          throw new WorkflowError(`${where}: secret ${name} is not defined`);
         secrets[name] = asString(interpolate(value, { ...contexts, secrets: run.secrets }));
       }
     }
     for (const [name, spec] of Object.entries(call.secrets ?? {}))
-      if (spec?.required && !secrets[name]) throw new WorkflowError(`${where}: required secret ${name} was not provided`);
+      if (spec?.required && !secrets[name])
+        throw new WorkflowError(`${where}: required secret ${name} was not provided`);
     const granted = permissionsOf(job, workflow) ?? run.grantedPermissions;
     for (const [calledId, calledJob] of Object.entries(calledWorkflow.jobs))
       checkPermissions(permissionsOf(calledJob, calledWorkflow), granted, `${where} job ${calledId}`);
@@ -265,7 +322,7 @@ export class Harness {
       grantedPermissions: granted,
       prefix: `${label} / `,
     });
-    return { result: outcome.result, outputs: outcome.outputs };
+    return { result: outcome.result, outputs: outcome.outputs, jobs: outcome.jobs };
   }
 
   async runJob(id, job, workflow, run, jobContexts, label) {
@@ -274,7 +331,8 @@ export class Harness {
     const jobDir = mkdtempSync(join(run.runDir, `${id}-`));
     const workspace = join(jobDir, 'workspace');
     const temp = join(jobDir, 'temp');
-    for (const dir of [workspace, temp, join(this.world.workDir, 'tool-cache')]) mkdirSync(dir, { recursive: true });
+    for (const dir of [workspace, temp, join(this.world.workDir, 'tool-cache')])
+      mkdirSync(dir, { recursive: true });
 
     let secrets = { ...run.secrets };
     let vars = { ...run.vars };
@@ -285,10 +343,6 @@ export class Harness {
       const settings = this.world.environments[environment.name] ?? {};
       secrets = { ...secrets, ...(settings.secrets ?? {}) };
       vars = { ...vars, ...(settings.vars ?? {}) };
-      if (!(await this.world.approve(environment.name))) {
-        this.report({ type: 'job', name: label, result: 'failure', reason: `environment ${environment.name} was not approved` });
-        return { result: 'failure', outputs: {} };
-      }
     }
     secrets.GITHUB_TOKEN = run.github.token;
     const github = { ...run.github, job: id, workspace };
@@ -298,19 +352,69 @@ export class Harness {
       workflow_repository: run.origin.repository,
       workflow_file_path: run.origin.path,
     };
-    const runner = { os: 'Linux', arch: 'X64', name: 'deployer-harness', temp, tool_cache: join(this.world.workDir, 'tool-cache'), environment: 'self-hosted', debug: '' };
-    const base = { github, inputs: run.inputs, vars, needs: jobContexts.needs, secrets, runner, strategy: {}, matrix: {} };
+    const runner = {
+      os: 'Linux',
+      arch: 'X64',
+      name: 'deployer-harness',
+      temp,
+      tool_cache: join(this.world.workDir, 'tool-cache'),
+      environment: 'self-hosted',
+      debug: '',
+    };
+    const base = {
+      github,
+      inputs: run.inputs,
+      vars,
+      needs: jobContexts.needs,
+      secrets,
+      runner,
+      strategy: {},
+      matrix: {},
+    };
     let status = 'success';
     const jobContext = () => ({ status, ...jobIdentity });
     const functions = statusFunctions(() => status);
 
     const concurrency = job.concurrency ?? workflow.concurrency;
-    const group = concurrency === undefined ? undefined : asString(interpolate(typeof concurrency === 'object' ? concurrency.group : concurrency, { github, inputs: run.inputs, vars, needs: jobContexts.needs }));
-    const timeoutMinutes = Number(interpolate(job['timeout-minutes'] ?? 360, { github, inputs: run.inputs, vars, needs: jobContexts.needs }));
+    const group =
+      concurrency === undefined
+        ? undefined
+        : asString(
+            interpolate(typeof concurrency === 'object' ? concurrency.group : concurrency, {
+              github,
+              inputs: run.inputs,
+              vars,
+              needs: jobContexts.needs,
+            }),
+          );
+    const timeoutMinutes = Number(
+      interpolate(job['timeout-minutes'] ?? 360, {
+        github,
+        inputs: run.inputs,
+        vars,
+        needs: jobContexts.needs,
+      }),
+    );
     const deadline = started + timeoutMinutes * 60_000;
-    this.report({ type: 'job', name: label, result: 'started', environment: environment?.name, concurrency: group, runsOn: job['runs-on'] });
+    this.report({
+      type: 'job',
+      name: label,
+      result: 'started',
+      environment: environment?.name,
+      concurrency: group,
+      runsOn: job['runs-on'],
+    });
+    // Protection rules (required reviewers) are passed before the job gets a runner.
+    if (environment && !(await this.world.approve(environment.name))) {
+      const reason = `environment ${environment.name} was not approved`;
+      this.report({ type: 'job', name: label, result: 'failure', reason });
+      return { result: 'failure', outputs: {}, steps: [], environment: { name: environment.name } };
+    }
 
-    const env = { ...interpolateMap(workflow.env, { github, inputs: run.inputs, vars, secrets }), ...interpolateMap(job.env, { ...base, job: jobContext(), env: {} }) };
+    const env = {
+      ...interpolateMap(workflow.env, { github, inputs: run.inputs, vars, secrets }),
+      ...interpolateMap(job.env, { ...base, job: jobContext(), env: {} }),
+    };
     const extraPath = [];
     const steps = {};
     const masks = Object.values(secrets);
@@ -318,7 +422,14 @@ export class Harness {
     for (const [index, step] of (job.steps ?? []).entries()) {
       const stepContexts = () => ({ ...base, job: jobContext(), steps, env: { ...env } });
       const stepId = step.id ?? `__step${index}`;
-      const name = asString(interpolate(step.name ?? step.uses ?? (step.run ? `Run ${String(step.run).split('\n')[0]}` : `step ${index + 1}`), stepContexts()));
+      const name = asString(
+        interpolate(
+          step.name ??
+            step.uses ??
+            (step.run ? `Run ${String(step.run).split('\n')[0]}` : `step ${index + 1}`),
+          stepContexts(),
+        ),
+      );
       if (!condition(step.if, stepContexts(), functions)) {
         steps[stepId] = { outputs: {}, outcome: 'skipped', conclusion: 'skipped' };
         stepRecords.push({ name, outcome: 'skipped', ms: 0 });
@@ -376,11 +487,19 @@ export class Harness {
           ...files,
           ...stepEnv,
         };
-        const stepDeadline = Math.min(deadline, step['timeout-minutes'] ? Date.now() + Number(step['timeout-minutes']) * 60_000 : deadline);
+        const stepDeadline = Math.min(
+          deadline,
+          step['timeout-minutes'] ? Date.now() + Number(step['timeout-minutes']) * 60_000 : deadline,
+        );
         let processResult;
         if (step.uses !== undefined) {
           const uses = String(step.uses);
-          const inputs = Object.fromEntries(Object.entries(step.with ?? {}).map(([key, value]) => [key, asString(interpolate(value, stepContexts()))]));
+          const inputs = Object.fromEntries(
+            Object.entries(step.with ?? {}).map(([key, value]) => [
+              key,
+              asString(interpolate(value, stepContexts())),
+            ]),
+          );
           if (uses.startsWith('./')) {
             processResult = await runLocalAction({
               uses,
@@ -395,14 +514,16 @@ export class Harness {
             const [action, ref] = uses.split('@');
             const standIn = STAND_INS[action];
             if (!standIn) throw new WorkflowError(`${uses}: the harness has no stand-in for this action`);
-            if (!/^[0-9a-f]{40}$/.test(ref ?? '')) throw new WorkflowError(`${uses}: third-party actions must be pinned to a full commit sha`);
+            if (!/^[0-9a-f]{40}$/.test(ref ?? ''))
+              throw new WorkflowError(`${uses}: third-party actions must be pinned to a full commit sha`);
             log = standIn({ inputs, workspace, world: this.world, github, job: jobContext() });
           }
         } else if (step.run !== undefined) {
           processResult = await runScript({
             script: asString(interpolate(String(step.run), stepContexts())),
             shell: step.shell,
-            workingDirectory: step['working-directory'] && asString(interpolate(step['working-directory'], stepContexts())),
+            workingDirectory:
+              step['working-directory'] && asString(interpolate(step['working-directory'], stepContexts())),
             workspace,
             tempDir: temp,
             env: processEnv,
@@ -435,7 +556,15 @@ export class Harness {
       if (conclusion === 'failure') status = 'failure';
       steps[stepId] = { outputs, outcome, conclusion };
       const mask = masker(masks);
-      const record = { name, outcome, ms: Date.now() - stepStarted, log: mask(log), errors: errors.map(mask), outputs, summary: mask(readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')) };
+      const record = {
+        name,
+        outcome,
+        ms: Date.now() - stepStarted,
+        log: mask(log),
+        errors: errors.map(mask),
+        outputs,
+        summary: mask(readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')),
+      };
       stepRecords.push(record);
       this.report({ type: 'step', job: label, ...record });
     }
@@ -446,17 +575,38 @@ export class Harness {
       const text = asString(interpolate(value, { ...base, job: jobContext(), steps, env }));
       // GitHub drops a job output that contains a secret rather than pass it on.
       if (text && mask(text) !== text) {
-        this.report({ type: 'warning', job: label, message: `Skip output '${name}' since it may contain secret.` });
+        this.report({
+          type: 'warning',
+          job: label,
+          message: `Skip output '${name}' since it may contain secret.`,
+        });
         continue;
       }
       outputs[name] = text;
     }
-    const url = environment?.url === undefined ? undefined : asString(interpolate(environment.url, { ...base, secrets: {}, job: jobContext(), steps, env }));
-    this.report({ type: 'job', name: label, result: status, ms: Date.now() - started, environment: environment?.name, url });
-    return { result: status, outputs, steps: stepRecords, environment: environment && { name: environment.name, url } };
+    const url =
+      environment?.url === undefined
+        ? undefined
+        : asString(interpolate(environment.url, { ...base, secrets: {}, job: jobContext(), steps, env }));
+    this.report({
+      type: 'job',
+      name: label,
+      result: status,
+      ms: Date.now() - started,
+      environment: environment?.name,
+      url,
+    });
+    return {
+      result: status,
+      outputs,
+      steps: stepRecords,
+      environment: environment && { name: environment.name, url },
+    };
   }
 }
 
 function interpolateMap(map, contexts) {
-  return Object.fromEntries(Object.entries(map ?? {}).map(([key, value]) => [key, asString(interpolate(value, contexts))]));
+  return Object.fromEntries(
+    Object.entries(map ?? {}).map(([key, value]) => [key, asString(interpolate(value, contexts))]),
+  );
 }

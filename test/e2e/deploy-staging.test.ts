@@ -37,7 +37,12 @@ describe('deploy-staging on the sandbox host', () => {
     return { fixture, port: await freePort() };
   }
 
-  function inputs(fixture: HostFixture, port: number, release: ExampleRelease, extra: Record<string, string> = {}) {
+  function inputs(
+    fixture: HostFixture,
+    port: number,
+    release: ExampleRelease,
+    extra: Record<string, string> = {},
+  ) {
     return {
       host: sb.sshHost,
       port: String(sb.sshPort),
@@ -60,15 +65,22 @@ describe('deploy-staging on the sandbox host', () => {
     };
   }
 
-  const deploy = (fixture: HostFixture, port: number, release: ExampleRelease, extra: Record<string, string> = {}, options = {}) =>
-    runAction('deploy-staging', { inputs: inputs(fixture, port, release, extra), ...options });
+  const deploy = (
+    fixture: HostFixture,
+    port: number,
+    release: ExampleRelease,
+    extra: Record<string, string> = {},
+    options = {},
+  ) => runAction('deploy-staging', { inputs: inputs(fixture, port, release, extra), ...options });
 
-  const servedVersion = async (port: number) => JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
+  const servedVersion = async (port: number) =>
+    JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
 
   function expectNoSecrets(run: ActionRun) {
     expect(run.masks).toContain(sb.registryPassword);
     expect(run.everything).not.toContain(sb.registryPassword);
-    for (const line of sb.sshKey.split('\n').filter((l) => l.length > 20)) expect(run.everything).not.toContain(line);
+    for (const line of sb.sshKey.split('\n').filter((l) => l.length > 20))
+      expect(run.everything).not.toContain(line);
   }
 
   it('deploys a first release, then replaces it with a second one', async () => {
@@ -93,7 +105,10 @@ describe('deploy-staging on the sandbox host', () => {
     expect(state.current?.appImage).toBe(releaseB.appImage);
     expect(state.previous?.sha).toBe(releaseA.sha);
     expect(state.history.map((r) => r.status)).toEqual(['success', 'success']);
-    const audit = (await fixture.read('.deployer/audit.log')).trim().split('\n').map((line) => JSON.parse(line));
+    const audit = (await fixture.read('.deployer/audit.log'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(audit.map((entry) => entry.sha)).toEqual([releaseA.sha, releaseB.sha]);
     expect(await fixture.exists('.deployer/lock')).toBe(false);
     expect(await fixture.mode('deploy.env')).toBe('600');
@@ -101,7 +116,10 @@ describe('deploy-staging on the sandbox host', () => {
     expect(second.summary).toContain(releaseB.appImage);
     expectNoSecrets(first);
     expectNoSecrets(second);
-    const onHost = (await fixture.read('.deployer/state.json')) + (await fixture.read('.deployer/audit.log')) + (await fixture.read('deploy.env'));
+    const onHost =
+      (await fixture.read('.deployer/state.json')) +
+      (await fixture.read('.deployer/audit.log')) +
+      (await fixture.read('deploy.env'));
     expect(onHost).not.toContain(sb.registryPassword);
   });
 
@@ -169,18 +187,24 @@ describe('deploy-staging on the sandbox host', () => {
   it('releases the lock and records a cancelled deploy on SIGTERM', async () => {
     const { fixture, port } = await newHost('sigterm');
     expect((await deploy(fixture, port, releaseA)).code).toBe(0);
-    const run = await deploy(fixture, port, neverReady, { 'ready-timeout': '60s' }, {
-      onSpawn: (child: import('node:child_process').ChildProcess) => {
-        let seen = '';
-        child.stdout?.on('data', (chunk: Buffer) => {
-          seen += chunk.toString();
-          if (seen.includes('ready: started')) {
-            seen = '';
-            child.kill('SIGTERM');
-          }
-        });
+    const run = await deploy(
+      fixture,
+      port,
+      neverReady,
+      { 'ready-timeout': '60s' },
+      {
+        onSpawn: (child: import('node:child_process').ChildProcess) => {
+          let seen = '';
+          child.stdout?.on('data', (chunk: Buffer) => {
+            seen += chunk.toString();
+            if (seen.includes('ready: started')) {
+              seen = '';
+              child.kill('SIGTERM');
+            }
+          });
+        },
       },
-    });
+    );
     expect(run.code).toBe(1);
     expect(run.errors.join('\n')).toMatch(/cancelled/);
     expect(await fixture.exists('.deployer/lock')).toBe(false);
@@ -193,13 +217,19 @@ describe('deploy-staging on the sandbox host', () => {
   it('takes over an expired lock with a warning naming its owner, and waits for a live one', async () => {
     const { fixture, port } = await newHost('stale-lock');
     const expired = Math.floor(Date.now() / 1000) - 60;
-    await fixture.write('.deployer/lock', `${expired}\n{"runId":"999","actor":"ghost","sha":"deadbeef","environment":"staging","startedAt":"2026-01-01T00:00:00Z"}\n`);
+    await fixture.write(
+      '.deployer/lock',
+      `${expired}\n{"runId":"999","actor":"ghost","sha":"deadbeef","environment":"staging","startedAt":"2026-01-01T00:00:00Z"}\n`,
+    );
     const run = await deploy(fixture, port, releaseA);
     expect(run.code, run.stdout).toBe(0);
     expect(run.warnings.join('\n')).toMatch(/took over an expired deploy lock held by run 999 by ghost/);
 
     const live = Math.floor(Date.now() / 1000) + 600;
-    await fixture.write('.deployer/lock', `${live}\n{"runId":"1000","actor":"someone","sha":"cafe","environment":"staging","startedAt":"2026-01-01T00:00:00Z"}\n`);
+    await fixture.write(
+      '.deployer/lock',
+      `${live}\n{"runId":"1000","actor":"someone","sha":"cafe","environment":"staging","startedAt":"2026-01-01T00:00:00Z"}\n`,
+    );
     const blocked = await deploy(fixture, port, releaseB, { 'lock-timeout': '1s' });
     expect(blocked.code).toBe(1);
     expect(blocked.errors.join('\n')).toMatch(/holds the lock.*run 1000 by someone/);
@@ -209,9 +239,13 @@ describe('deploy-staging on the sandbox host', () => {
 
   it('refuses a host whose key does not match, before authenticating', async () => {
     const { fixture, port } = await newHost('fingerprint');
-    const run = await deploy(fixture, port, releaseA, { 'host-fingerprint': 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    const run = await deploy(fixture, port, releaseA, {
+      'host-fingerprint': 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    });
     expect(run.code).toBe(1);
-    expect(run.errors.join('\n')).toMatch(/Refusing to connect: the host key of 127\.0\.0\.1:2222 is SHA256:.* not the expected SHA256:AAAA/);
+    expect(run.errors.join('\n')).toMatch(
+      /Refusing to connect: the host key of 127\.0\.0\.1:2222 is SHA256:.* not the expected SHA256:AAAA/,
+    );
     expect(await fixture.exists('.deployer')).toBe(false);
 
     const missing = await deploy(fixture, port, releaseA, { 'host-fingerprint': '' });
@@ -220,7 +254,10 @@ describe('deploy-staging on the sandbox host', () => {
 
   it('refuses mutable tags unless allowed', async () => {
     const { fixture, port } = await newHost('tags');
-    const run = await deploy(fixture, port, { ...releaseA, appImage: `${sb.registry}/${repo}:sha-${releaseA.sha}` });
+    const run = await deploy(fixture, port, {
+      ...releaseA,
+      appImage: `${sb.registry}/${repo}:sha-${releaseA.sha}`,
+    });
     expect(run.code).toBe(1);
     expect(run.errors.join('\n')).toMatch(/Invalid input "app-image": must be pinned by digest/);
   });
@@ -247,7 +284,10 @@ describe('deploy-staging on the sandbox host', () => {
       });
       expect(run.code, run.stdout).toBe(0);
       expect(run.stdout).toContain('using docker-compose');
-      const events = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+      const events = run.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line));
       expect(events.length).toBeGreaterThan(5);
       for (const event of events) {
         expect(event).toMatchObject({ environment: 'staging', sha: releaseA.sha, host: '127.0.0.1:2222' });
@@ -256,7 +296,11 @@ describe('deploy-staging on the sandbox host', () => {
       expect(received).toHaveLength(1);
       const expected = `sha256=${createHmac('sha256', 'hook-secret-123').update(received[0]!.body).digest('hex')}`;
       expect(received[0]!.signature).toBe(expected);
-      expect(JSON.parse(received[0]!.body)).toMatchObject({ event: 'deploy', status: 'success', release: { sha: releaseA.sha } });
+      expect(JSON.parse(received[0]!.body)).toMatchObject({
+        event: 'deploy',
+        status: 'success',
+        release: { sha: releaseA.sha },
+      });
       expect(run.everything).not.toContain('hook-secret-123');
     } finally {
       server.close();
@@ -266,18 +310,51 @@ describe('deploy-staging on the sandbox host', () => {
   it('rejects or safely quotes shell metacharacters in every string input', async () => {
     const { fixture, port } = await newHost('fuzz');
     const marker = `/tmp/deployer-pwned-${process.pid}`;
-    const payloads = [`x$(touch ${marker})`, `x;touch ${marker}`, `x\`touch ${marker}\``, `x' && touch ${marker} #`, `x\ntouch ${marker}`];
+    const payloads = [
+      `x$(touch ${marker})`,
+      `x;touch ${marker}`,
+      `x\`touch ${marker}\``,
+      `x' && touch ${marker} #`,
+      `x\ntouch ${marker}`,
+    ];
     const fields = [
-      'deploy-path', 'compose-file', 'env-file', 'app-service', 'migrator-service', 'accessories', 'project-name', 'app-image',
-      'migrator-image', 'environment', 'sha', 'registry', 'registry-username', 'ready-path', 'ready-host', 'deploy-env', 'user',
-      'host', 'lock-timeout', 'compose-command', 'ready-expected-status', 'ready-expect-body',
+      'deploy-path',
+      'compose-file',
+      'env-file',
+      'app-service',
+      'migrator-service',
+      'accessories',
+      'project-name',
+      'app-image',
+      'migrator-image',
+      'environment',
+      'sha',
+      'registry',
+      'registry-username',
+      'ready-path',
+      'ready-host',
+      'deploy-env',
+      'user',
+      'host',
+      'lock-timeout',
+      'compose-command',
+      'ready-expected-status',
+      'ready-expect-body',
     ];
     for (const field of fields) {
       for (const payload of payloads) {
-        const value = field === 'deploy-env' ? `EXTRA=${payload}` : field === 'deploy-path' ? `${fixture.deployPath}/${payload}` : payload;
+        const value =
+          field === 'deploy-env'
+            ? `EXTRA=${payload}`
+            : field === 'deploy-path'
+              ? `${fixture.deployPath}/${payload}`
+              : payload;
         const run = await deploy(fixture, port, releaseA, { [field]: value, 'ready-timeout': '2s' });
         expect(existsSync(marker), `${field} = ${JSON.stringify(value)}`).toBe(false);
-        if (run.code !== 0) expect(run.errors.join('\n'), `${field}: ${run.stdout}`).toMatch(/Invalid input|failed|not ready|rolled back|denied|error/i);
+        if (run.code !== 0)
+          expect(run.errors.join('\n'), `${field}: ${run.stdout}`).toMatch(
+            /Invalid input|failed|not ready|rolled back|denied|error/i,
+          );
       }
     }
     rmSync(marker, { force: true });

@@ -72,15 +72,18 @@ describe('promote-prod: staging → production on the sandbox host', () => {
       },
     });
 
-  const version = async (port: number) => JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version;
+  const version = async (port: number) =>
+    JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version;
 
   /** The image id (content) behind the running app container of a fixture. */
   const runningImageId = async (fixture: HostFixture) =>
     (
       await fixture.ssh.run([
-        'sh', '-c',
+        'sh',
+        '-c',
         'docker ps -q --filter "label=com.docker.compose.project=$1" --filter label=com.docker.compose.service=app | xargs -r docker inspect --format "{{.Image}}"',
-        'sh', fixture.projectName,
+        'sh',
+        fixture.projectName,
       ])
     ).stdout.trim();
 
@@ -88,14 +91,24 @@ describe('promote-prod: staging → production on the sandbox host', () => {
     expect((await deployStaging(releaseA)).code).toBe(0);
     const run = await promote({ sha: releaseB.sha });
     expect(run.code).toBe(1);
-    expect(run.errors.join('\n')).toContain(`staging does not currently run ${releaseB.sha}; it runs ${releaseA.sha}`);
+    expect(run.errors.join('\n')).toContain(
+      `staging does not currently run ${releaseB.sha}; it runs ${releaseA.sha}`,
+    );
     expect(await production.exists('.deployer')).toBe(false);
     expect(await production.runningImages()).toEqual([]);
   });
 
   it('refuses when staging does not answer ready right now', async () => {
     const container = (
-      await staging.ssh.run(['docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${staging.projectName}`, '--filter', 'label=com.docker.compose.service=app'])
+      await staging.ssh.run([
+        'docker',
+        'ps',
+        '-q',
+        '--filter',
+        `label=com.docker.compose.project=${staging.projectName}`,
+        '--filter',
+        'label=com.docker.compose.service=app',
+      ])
     ).stdout.trim();
     await staging.ssh.run(['docker', 'exec', container, 'sh', '-c', 'echo 0 > /data/schema_version']);
     try {
@@ -111,21 +124,37 @@ describe('promote-prod: staging → production on the sandbox host', () => {
   it("deploys staging's digests even after the registry tag was re-pointed", async () => {
     // Someone re-pushes the sha tag of A with B's content.
     withRegistryLogin(sb, (dockerConfig) =>
-      execFileSync('docker', ['buildx', 'imagetools', 'create', '--tag', `${sb.registry}/${repo}:sha-${releaseA.sha}`, releaseB.appImage], {
-        env: { ...process.env, DOCKER_CONFIG: dockerConfig },
-        stdio: 'ignore',
-      }),
+      execFileSync(
+        'docker',
+        [
+          'buildx',
+          'imagetools',
+          'create',
+          '--tag',
+          `${sb.registry}/${repo}:sha-${releaseA.sha}`,
+          releaseB.appImage,
+        ],
+        {
+          env: { ...process.env, DOCKER_CONFIG: dockerConfig },
+          stdio: 'ignore',
+        },
+      ),
     );
     const run = await promote({ sha: releaseA.sha });
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs['app-image']).toBe(releaseA.appImage);
     expect(run.outputs['app-digest']).toBe(releaseA.appDigest);
     expect(run.outputs['migrator-digest']).toBe(releaseA.migratorDigest);
+    expect(run.outputs['source-release']).toMatch(new RegExp(`-${releaseA.sha.slice(0, 7)}$`));
     expect(await production.runningImages()).toEqual([releaseA.appImage]);
     expect(await runningImageId(production)).toBe(await runningImageId(staging));
     expect(await version(productionPort)).toBe(releaseA.sha);
     const state = await production.state();
-    expect(state.current).toMatchObject({ sha: releaseA.sha, kind: 'promote', promotedFrom: { environment: 'staging' } });
+    expect(state.current).toMatchObject({
+      sha: releaseA.sha,
+      kind: 'promote',
+      promotedFrom: { environment: 'staging' },
+    });
     expect(run.summary).toMatch(/Promote staging → production/);
     expect(run.summary).toContain(releaseA.appImage);
   });
@@ -146,7 +175,9 @@ describe('promote-prod: staging → production on the sandbox host', () => {
 
     const unknown = await promote({ mode: 'rollback', 'rollback-to': 'deadbeefcafe' });
     expect(unknown.code).toBe(1);
-    expect(unknown.errors.join('\n')).toMatch(/deadbeefcafe is not a successful release in production's history/);
+    expect(unknown.errors.join('\n')).toMatch(
+      /deadbeefcafe is not a successful release in production's history/,
+    );
     expect(await version(productionPort)).toBe(releaseA.sha);
   });
 });

@@ -30,18 +30,33 @@ export class HostFixture {
   }
 
   async write(relative: string, content: string): Promise<void> {
-    await this.ssh.run(host.mkdirs(`${this.deployPath}/${relative.split('/').slice(0, -1).join('/') || '.'}`));
+    await this.ssh.run(
+      host.mkdirs(`${this.deployPath}/${relative.split('/').slice(0, -1).join('/') || '.'}`),
+    );
     await this.ssh.run(host.writeFileAtomic(`${this.deployPath}/${relative}`, '644'), { stdin: content });
   }
 
   async exists(relative: string): Promise<boolean> {
-    return (await this.ssh.run(['test', '-e', `${this.deployPath}/${relative}`], { check: false })).code === 0;
+    return (
+      (await this.ssh.run(['test', '-e', `${this.deployPath}/${relative}`], { check: false })).code === 0
+    );
   }
 
   async state(): Promise<{
     current?: { id: string; sha: string; appImage: string; status: string };
     previous?: { id: string; sha: string };
-    history: Array<{ id: string; sha: string; status: string; reason?: string; logTail?: string; startedAt: string; finishedAt: string; promotedFrom?: { environment: string; releaseId: string }; kind: string; migrated: boolean }>;
+    history: Array<{
+      id: string;
+      sha: string;
+      status: string;
+      reason?: string;
+      logTail?: string;
+      startedAt: string;
+      finishedAt: string;
+      promotedFrom?: { environment: string; releaseId: string };
+      kind: string;
+      migrated: boolean;
+    }>;
   }> {
     const text = await this.read('.deployer/state.json');
     return text ? JSON.parse(text) : { history: [] };
@@ -50,11 +65,17 @@ export class HostFixture {
   /** Image references (as configured, with digest) of the running containers of a service: `docker inspect`. */
   async runningImages(service = 'app'): Promise<string[]> {
     const { stdout } = await this.ssh.run([
-      'sh', '-c',
+      'sh',
+      '-c',
       'docker ps -q --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=$2" | xargs -r docker inspect --format "{{.Config.Image}}"',
-      'sh', this.projectName, service,
+      'sh',
+      this.projectName,
+      service,
     ]);
-    return stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    return stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean);
   }
 
   async mode(relative: string): Promise<string> {
@@ -63,7 +84,13 @@ export class HostFixture {
 
   async destroy(): Promise<void> {
     await this.ssh.run(
-      ['sh', '-c', 'docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs -r docker rm -f; docker volume ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker volume rm; docker network ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker network rm', 'sh', this.projectName],
+      [
+        'sh',
+        '-c',
+        'docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs -r docker rm -f; docker volume ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker volume rm; docker network ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker network rm',
+        'sh',
+        this.projectName,
+      ],
       { check: false },
     );
     await this.ssh.run(host.remove(this.deployPath), { check: false });

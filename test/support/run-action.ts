@@ -73,11 +73,14 @@ export function runAction(action: string, options: ActionRunOptions = {}): Promi
     ...options.env,
   };
   // Like the runner: every input declared with a default in action.yml arrives set.
-  const metadata = parse(readFileSync(join(options.actionsRoot ?? repoRoot, action, 'action.yml'), 'utf8')) as {
+  const metadata = parse(
+    readFileSync(join(options.actionsRoot ?? repoRoot, action, 'action.yml'), 'utf8'),
+  ) as {
     inputs?: Record<string, { default?: string }>;
   };
   for (const [name, spec] of Object.entries(metadata.inputs ?? {})) {
-    if (spec.default !== undefined && !String(spec.default).includes('${{')) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
+    if (spec.default !== undefined && !String(spec.default).includes('${{'))
+      env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
   }
   for (const [name, value] of Object.entries(options.inputs ?? {})) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
@@ -111,7 +114,9 @@ export function runAction(action: string, options: ActionRunOptions = {}): Promi
         stderr,
         outputs,
         summary,
-        masks: lines.filter((line) => line.startsWith('::add-mask::')).map((line) => decodeCommandValue(line.slice(12))),
+        masks: lines
+          .filter((line) => line.startsWith('::add-mask::'))
+          .map((line) => decodeCommandValue(line.slice(12))),
         everything: [
           lines.filter((line) => !line.startsWith('::add-mask::')).join('\n'),
           stderr,

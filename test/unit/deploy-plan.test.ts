@@ -3,19 +3,48 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compose, composeBase, parseComposeVersion, type ComposeProject } from '../../actions/engine/commands/compose.js';
+import {
+  compose,
+  composeBase,
+  parseComposeVersion,
+  type ComposeProject,
+} from '../../actions/engine/commands/compose.js';
 import { host, LOCK_HELD } from '../../actions/engine/commands/host.js';
 import { toShell } from '../../actions/engine/exec/shell.js';
 import { deployEnvFile } from '../../actions/engine/deploy/files.js';
-import { emptyState, parseState, recordRelease, releaseId, type ReleaseRecord } from '../../actions/engine/state/release.js';
-import { checkRunningContainers, checkSourceRelease, rollbackTarget } from '../../actions/engine/promote/gate.js';
+import {
+  emptyState,
+  parseState,
+  recordRelease,
+  releaseId,
+  type ReleaseRecord,
+} from '../../actions/engine/state/release.js';
+import {
+  checkRunningContainers,
+  checkSourceRelease,
+  rollbackTarget,
+} from '../../actions/engine/promote/gate.js';
 import { parseLock } from '../../actions/engine/state/lock.js';
 
-const v2: ComposeProject = { flavor: { command: 'docker compose', major: 2 }, projectName: 'hello-staging', composeFile: '/srv/app/docker-compose.next.yml', envFile: '/srv/app/deploy.env.next' };
+const v2: ComposeProject = {
+  flavor: { command: 'docker compose', major: 2 },
+  projectName: 'hello-staging',
+  composeFile: '/srv/app/docker-compose.next.yml',
+  envFile: '/srv/app/deploy.env.next',
+};
 
 describe('compose commands', () => {
   it('passes exactly one env file and the project name', () => {
-    expect(composeBase(v2)).toEqual(['docker', 'compose', '--project-name', 'hello-staging', '--file', '/srv/app/docker-compose.next.yml', '--env-file', '/srv/app/deploy.env.next']);
+    expect(composeBase(v2)).toEqual([
+      'docker',
+      'compose',
+      '--project-name',
+      'hello-staging',
+      '--file',
+      '/srv/app/docker-compose.next.yml',
+      '--env-file',
+      '/srv/app/deploy.env.next',
+    ]);
     expect(composeBase({ ...v2, flavor: { command: 'docker-compose', major: 1 } })[0]).toBe('docker-compose');
   });
 
@@ -36,7 +65,10 @@ describe('host scripts (run here with a real sh)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'deployer-host-'));
   const sh = (argv: string[], input = '') => {
     try {
-      return { code: 0, out: execFileSync('sh', ['-c', toShell(argv)], { input, encoding: 'utf8', cwd: dir }) };
+      return {
+        code: 0,
+        out: execFileSync('sh', ['-c', toShell(argv)], { input, encoding: 'utf8', cwd: dir }),
+      };
     } catch (error) {
       const e = error as { status: number; stdout: string };
       return { code: e.status, out: e.stdout };
@@ -75,7 +107,9 @@ describe('host scripts (run here with a real sh)', () => {
 
 describe('deploy.env', () => {
   it('accepts references and refuses values that need quoting', () => {
-    expect(deployEnvFile({ APP_IMAGE: 'ghcr.io/a/b@sha256:' + 'a'.repeat(64), APP_HOST_PORT: '8080' })).toContain('APP_IMAGE=ghcr.io/a/b@sha256:');
+    expect(
+      deployEnvFile({ APP_IMAGE: 'ghcr.io/a/b@sha256:' + 'a'.repeat(64), APP_HOST_PORT: '8080' }),
+    ).toContain('APP_IMAGE=ghcr.io/a/b@sha256:');
     expect(() => deployEnvFile({ X: 'a b' })).toThrow(/may only contain/);
     expect(() => deployEnvFile({ X: '$(id)' })).toThrow(/may only contain/);
     expect(() => deployEnvFile({ 'BAD-NAME': 'x' })).toThrow(/not a valid name/);
@@ -83,8 +117,19 @@ describe('deploy.env', () => {
 });
 
 const release = (id: string, sha: string, status: ReleaseRecord['status'] = 'success'): ReleaseRecord => ({
-  id, environment: 'staging', kind: 'deploy', sha, appImage: `r/app@sha256:${sha.padEnd(64, '0')}`, migratorImage: 'r/m@sha256:' + '0'.repeat(64),
-  status, migrated: true, startedAt: '', finishedAt: '', durationMs: 1, actor: 'a', host: 'h',
+  id,
+  environment: 'staging',
+  kind: 'deploy',
+  sha,
+  appImage: `r/app@sha256:${sha.padEnd(64, '0')}`,
+  migratorImage: 'r/m@sha256:' + '0'.repeat(64),
+  status,
+  migrated: true,
+  startedAt: '',
+  finishedAt: '',
+  durationMs: 1,
+  actor: 'a',
+  host: 'h',
 });
 
 describe('state and gate', () => {
@@ -93,7 +138,11 @@ describe('state and gate', () => {
     state = recordRelease(state, release('r2', 'bbbbbbb', 'rolled_back'));
     expect(state.current?.id).toBe('r1');
     state = recordRelease(state, release('r3', 'ccccccc'));
-    expect([state.current?.id, state.previous?.id, state.history.map((r) => r.id)]).toEqual(['r3', 'r1', ['r3', 'r2', 'r1']]);
+    expect([state.current?.id, state.previous?.id, state.history.map((r) => r.id)]).toEqual([
+      'r3',
+      'r1',
+      ['r3', 'r2', 'r1'],
+    ]);
     expect(parseState(JSON.stringify(state), 'staging', 'x')).toEqual(state);
     expect(() => parseState('{oops', 'staging', 'state.json')).toThrow(/state.json is not valid JSON/);
   });
@@ -103,19 +152,45 @@ describe('state and gate', () => {
   });
 
   it('lets through only the current successful release of the source', () => {
-    const state = recordRelease(recordRelease(emptyState('staging'), release('r1', 'aaaaaaa1')), release('r2', 'bbbbbbb2', 'failed'));
+    const state = recordRelease(
+      recordRelease(emptyState('staging'), release('r1', 'aaaaaaa1')),
+      release('r2', 'bbbbbbb2', 'failed'),
+    );
     expect(checkSourceRelease(state, 'aaaaaaa1', 'staging').ok).toBe(true);
     const refused = checkSourceRelease(state, 'bbbbbbb2', 'staging');
     expect(refused.ok).toBe(false);
-    expect(!refused.ok && refused.reason).toMatch(/does not currently run bbbbbbb2; it runs aaaaaaa1.*ended failed/);
+    expect(!refused.ok && refused.reason).toMatch(
+      /does not currently run bbbbbbb2; it runs aaaaaaa1.*ended failed/,
+    );
     expect(checkSourceRelease(state, 'aaaaaaa1', 'qa').ok).toBe(false);
   });
 
   it('requires the running container to match the recorded image and id', () => {
     const r = release('r1', 'aaaaaaa1');
-    expect(checkRunningContainers(r, [{ image: r.appImage, imageId: 'sha256:1', status: 'running' }], 'sha256:1', 'staging').ok).toBe(true);
-    expect(checkRunningContainers(r, [{ image: r.appImage, imageId: 'sha256:2', status: 'running' }], 'sha256:1', 'staging').ok).toBe(false);
-    expect(checkRunningContainers(r, [{ image: 'other', imageId: 'sha256:1', status: 'running' }], 'sha256:1', 'staging').ok).toBe(false);
+    expect(
+      checkRunningContainers(
+        r,
+        [{ image: r.appImage, imageId: 'sha256:1', status: 'running' }],
+        'sha256:1',
+        'staging',
+      ).ok,
+    ).toBe(true);
+    expect(
+      checkRunningContainers(
+        r,
+        [{ image: r.appImage, imageId: 'sha256:2', status: 'running' }],
+        'sha256:1',
+        'staging',
+      ).ok,
+    ).toBe(false);
+    expect(
+      checkRunningContainers(
+        r,
+        [{ image: 'other', imageId: 'sha256:1', status: 'running' }],
+        'sha256:1',
+        'staging',
+      ).ok,
+    ).toBe(false);
     expect(checkRunningContainers(r, [], undefined, 'staging').ok).toBe(false);
   });
 

@@ -91,17 +91,28 @@ export const docker = {
   /** Containers (running, or all with `all`) of a service in a Compose project, by Compose's labels. */
   containersOfProjectService(project: string, service: string, all = false): string[] {
     return [
-      'docker', 'ps', '--quiet', '--no-trunc', ...(all ? ['--all'] : []),
-      '--filter', `label=com.docker.compose.project=${project}`,
-      '--filter', `label=com.docker.compose.service=${service}`,
+      'docker',
+      'ps',
+      '--quiet',
+      '--no-trunc',
+      ...(all ? ['--all'] : []),
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--filter',
+      `label=com.docker.compose.service=${service}`,
     ];
   },
   /** Running containers of a Compose service, found by the labels Compose puts on them. */
   runningContainersOfService(workingDir: string, service: string): string[] {
     return [
-      'docker', 'ps', '--quiet', '--no-trunc',
-      '--filter', `label=com.docker.compose.project.working_dir=${workingDir}`,
-      '--filter', `label=com.docker.compose.service=${service}`,
+      'docker',
+      'ps',
+      '--quiet',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.compose.project.working_dir=${workingDir}`,
+      '--filter',
+      `label=com.docker.compose.service=${service}`,
     ];
   },
   imageExists(image: string): string[] {

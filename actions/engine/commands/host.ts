@@ -13,7 +13,11 @@ export const host = {
 
   /** Writes stdin to `path` atomically (temp file in the same folder + rename) with `mode`. */
   writeFileAtomic(path: string, mode = '600'): string[] {
-    return sh('set -e; umask 077; tmp="$1.tmp.$$"; cat > "$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"', path, mode);
+    return sh(
+      'set -e; umask 077; tmp="$1.tmp.$$"; cat > "$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"',
+      path,
+      mode,
+    );
   },
 
   /** Prints the file, or nothing when it does not exist (exit 0 either way). */
@@ -31,7 +35,13 @@ export const host = {
   },
 
   /** Makes the next release current: keeps the old env as previous, renames next over current. */
-  commitRelease(files: { env: string; previousEnv: string; compose: string; nextCompose: string; nextEnv: string }): string[] {
+  commitRelease(files: {
+    env: string;
+    previousEnv: string;
+    compose: string;
+    nextCompose: string;
+    nextEnv: string;
+  }): string[] {
     return sh(
       'set -e; if [ -f "$1" ]; then cp -p "$1" "$2"; fi; mv -f "$4" "$3"; mv -f "$5" "$1"',
       files.env,

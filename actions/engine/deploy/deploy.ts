@@ -1,11 +1,23 @@
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { compose, detectComposeCommands, docker, parseComposeVersion, type ComposeFlavor, type ComposeProject } from '../commands/compose.js';
+import {
+  compose,
+  detectComposeCommands,
+  docker,
+  parseComposeVersion,
+  type ComposeFlavor,
+  type ComposeProject,
+} from '../commands/compose.js';
 import { host } from '../commands/host.js';
 import type { Executor } from '../exec/executor.js';
 import { lastLines } from '../exec/executor.js';
 import type { EventLog } from '../events.js';
-import { waitUntilReady, type ReadinessCheck, type ReadinessResult, type ReadinessSettings } from '../readiness/index.js';
+import {
+  waitUntilReady,
+  type ReadinessCheck,
+  type ReadinessResult,
+  type ReadinessSettings,
+} from '../readiness/index.js';
 import { HostLock, describeLock } from '../state/lock.js';
 import { releaseId, type DeployState, type ReleaseRecord, type ReleaseStatus } from '../state/release.js';
 import { StateStore } from '../state/store.js';
@@ -121,7 +133,15 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
 
   await step('lock', async () => {
     const taken = await lock.acquire(
-      { token, environment: request.environment, sha: request.sha, actor: request.actor, runId: request.runId, runUrl: request.runUrl, startedAt: startedAt.toISOString() },
+      {
+        token,
+        environment: request.environment,
+        sha: request.sha,
+        actor: request.actor,
+        runId: request.runId,
+        runUrl: request.runUrl,
+        startedAt: startedAt.toISOString(),
+      },
       {
         ttlMs: request.lockTtlMs,
         waitMs: request.lockWaitMs,
@@ -129,11 +149,17 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
         onWait: (holder) => log.info('lock', `waiting for the deploy lock held by ${describeLock(holder)}`),
       },
     );
-    if (taken.tookOver) log.warn('lock', `took over an expired deploy lock held by ${describeLock(taken.tookOver)}`);
+    if (taken.tookOver)
+      log.warn('lock', `took over an expired deploy lock held by ${describeLock(taken.tookOver)}`);
   });
 
   const files = DEPLOY_FILES.paths(request.deployPath);
-  const next: ComposeProject = { flavor, projectName: request.projectName, composeFile: files.nextCompose, envFile: files.nextEnv };
+  const next: ComposeProject = {
+    flavor,
+    projectName: request.projectName,
+    composeFile: files.nextCompose,
+    envFile: files.nextEnv,
+  };
   let previousProject: ComposeProject | undefined;
   let previous: ReleaseRecord | undefined;
   let switched = false;
@@ -141,7 +167,10 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
   let migrated = false;
   const strategy: SwitchStrategy = new RecreateStrategy(executor, request.deployPath, request.appService);
 
-  const record = async (status: ReleaseStatus, extra: Partial<ReleaseRecord> = {}): Promise<DeployOutcome> => {
+  const record = async (
+    status: ReleaseStatus,
+    extra: Partial<ReleaseRecord> = {},
+  ): Promise<DeployOutcome> => {
     const finishedAt = now();
     const release: ReleaseRecord = {
       id,
@@ -175,15 +204,22 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
 
     await step('upload', async () => {
       const envFile = `${request.deployPath}/${request.envFileName}`;
-      const prepared = await executor.run(host.prepareDeployPath(request.deployPath, stateDir, envFile), { check: false });
+      const prepared = await executor.run(host.prepareDeployPath(request.deployPath, stateDir, envFile), {
+        check: false,
+      });
       if (prepared.code === 3) {
         throw new Error(
           `The env file ${envFile} does not exist on ${executor.where}. It holds the app's runtime settings and secrets and never leaves the host: create it there (it may be empty).`,
         );
       }
-      if (prepared.code !== 0) throw new Error(`Could not create ${request.deployPath} on ${executor.where}: ${prepared.stderr.trim()}`);
+      if (prepared.code !== 0)
+        throw new Error(
+          `Could not create ${request.deployPath} on ${executor.where}: ${prepared.stderr.trim()}`,
+        );
       if (request.composeFileContent !== undefined) {
-        await executor.run(host.writeFileAtomic(files.nextCompose, '644'), { stdin: request.composeFileContent });
+        await executor.run(host.writeFileAtomic(files.nextCompose, '644'), {
+          stdin: request.composeFileContent,
+        });
       } else {
         await executor.run(host.copyIfExists(files.compose, files.nextCompose));
       }
@@ -202,7 +238,9 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
     await step('pull', () => pullImages(executor, request, next, log, signal));
 
     if (request.accessories.length > 0) {
-      await step('accessories', () => executor.run(compose.ensureRunning(next, request.accessories), { cwd: request.deployPath }));
+      await step('accessories', () =>
+        executor.run(compose.ensureRunning(next, request.accessories), { cwd: request.deployPath }),
+      );
     }
 
     if (request.runMigrations) {
@@ -226,7 +264,11 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
     });
 
     readiness = await step('ready', () => waitForNewRelease(request, context, next));
-    if (readiness.ready) log.info('ready', `ready after ${readiness.attempts} attempt(s), ${readiness.timeToReadyMs ?? readiness.elapsedMs} ms`);
+    if (readiness.ready)
+      log.info(
+        'ready',
+        `ready after ${readiness.attempts} attempt(s), ${readiness.timeToReadyMs ?? readiness.elapsedMs} ms`,
+      );
     if (!readiness.ready) {
       const reason = readiness.reason ?? 'the new release did not answer ready';
       const logTail = await containerLogTail(executor, request, next);
@@ -234,14 +276,29 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
       if (logTail) log.info('ready', `last log lines of ${request.appService}:\n${logTail}`);
       await step('rollback', () => strategy.revert(next, previousProject));
       if (previousProject) {
-        const check = await waitUntilReady({ ...restoredReadiness(request), ...readinessEndpoint(request, context), signal });
-        const restored = check.ready ? 'the previous release answers ready again' : `the previous release is NOT ready either: ${check.reason}`;
+        const check = await waitUntilReady({
+          ...restoredReadiness(request),
+          ...readinessEndpoint(request, context),
+          signal,
+        });
+        const restored = check.ready
+          ? 'the previous release answers ready again'
+          : `the previous release is NOT ready either: ${check.reason}`;
         log[check.ready ? 'info' : 'error']('rollback', restored);
         const outcome = await record('rolled_back', { reason: `${reason}; ${restored}`, logTail });
-        throw new DeployFailedError(`Release ${id} was not ready and was rolled back to ${previous?.id ?? 'the previous release'}: ${reason}. ${restored}.`, outcome);
+        throw new DeployFailedError(
+          `Release ${id} was not ready and was rolled back to ${previous?.id ?? 'the previous release'}: ${reason}. ${restored}.`,
+          outcome,
+        );
       }
-      const outcome = await record('failed', { reason: `${reason}; first deploy, the new app was stopped and removed`, logTail });
-      throw new DeployFailedError(`Release ${id} was not ready: ${reason}. This was the first deploy here, so the new app was stopped and removed.`, outcome);
+      const outcome = await record('failed', {
+        reason: `${reason}; first deploy, the new app was stopped and removed`,
+        logTail,
+      });
+      throw new DeployFailedError(
+        `Release ${id} was not ready: ${reason}. This was the first deploy here, so the new app was stopped and removed.`,
+        outcome,
+      );
     }
 
     await step('commit', async () => {
@@ -257,20 +314,32 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
   } catch (error) {
     if (error instanceof DeployFailedError) throw error;
     const cancelled = error instanceof CancelledError || signal?.aborted === true;
-    const reason = cancelled ? 'cancelled' : error instanceof MigrationFailed ? `migration failed: ${error.message}` : (error as Error).message;
+    const reason = cancelled
+      ? 'cancelled'
+      : error instanceof MigrationFailed
+        ? `migration failed: ${error.message}`
+        : (error as Error).message;
     if (switched) {
-      log.warn('rollback', `${cancelled ? 'cancelled' : 'failed'} after the switch; restoring the previous release`);
-      await strategy.revert(next, previousProject).catch((revertError: Error) => log.error('rollback', revertError.message));
+      log.warn(
+        'rollback',
+        `${cancelled ? 'cancelled' : 'failed'} after the switch; restoring the previous release`,
+      );
+      await strategy
+        .revert(next, previousProject)
+        .catch((revertError: Error) => log.error('rollback', revertError.message));
     } else if (cancelled || error instanceof MigrationFailed) {
       log.info('abort', 'the running app was not touched');
     }
-    await executor.run(host.remove(files.nextEnv, files.nextCompose), { check: false }).catch(() => undefined);
-    const outcome = await record(cancelled ? 'cancelled' : switched && previousProject ? 'rolled_back' : 'failed', { reason }).catch(
-      (recordError: Error) => {
-        log.error('record', `could not record the release: ${recordError.message}`);
-        return undefined;
-      },
-    );
+    await executor
+      .run(host.remove(files.nextEnv, files.nextCompose), { check: false })
+      .catch(() => undefined);
+    const outcome = await record(
+      cancelled ? 'cancelled' : switched && previousProject ? 'rolled_back' : 'failed',
+      { reason },
+    ).catch((recordError: Error) => {
+      log.error('record', `could not record the release: ${recordError.message}`);
+      return undefined;
+    });
     const message = cancelled
       ? `Deploy of ${id} was cancelled${switched ? '; the previous release was restored' : '; nothing was switched'}.`
       : error instanceof MigrationFailed
@@ -280,7 +349,8 @@ export async function runDeploy(request: DeployRequest, context: DeployContext):
     throw new Error(message);
   } finally {
     const released = await lock.release(token).catch(() => false);
-    if (!released) log.warn('lock', 'the deploy lock was not ours any more when releasing it (taken over after expiry?)');
+    if (!released)
+      log.warn('lock', 'the deploy lock was not ours any more when releasing it (taken over after expiry?)');
   }
 }
 
@@ -291,19 +361,35 @@ class MigrationFailed extends Error {
   }
 }
 
-async function detectCompose(executor: Executor, wanted: DeployRequest['composeCommand']): Promise<ComposeFlavor> {
+async function detectCompose(
+  executor: Executor,
+  wanted: DeployRequest['composeCommand'],
+): Promise<ComposeFlavor> {
   const candidates = wanted === 'auto' ? (['docker compose', 'docker-compose'] as const) : [wanted];
   for (const command of candidates) {
-    const argv = command === 'docker compose' ? detectComposeCommands.plugin : detectComposeCommands.standalone;
+    const argv =
+      command === 'docker compose' ? detectComposeCommands.plugin : detectComposeCommands.standalone;
     const result = await executor.run(argv, { check: false });
     const major = result.code === 0 ? parseComposeVersion(result.stdout) : undefined;
     if (major !== undefined) return { command, major };
   }
-  throw new Error(`Neither \`docker compose\` nor \`docker-compose\` works on ${executor.where}; install Docker Compose there`);
+  throw new Error(
+    `Neither \`docker compose\` nor \`docker-compose\` works on ${executor.where}; install Docker Compose there`,
+  );
 }
 
-async function pullImages(executor: Executor, request: DeployRequest, next: ComposeProject, log: EventLog, signal?: AbortSignal): Promise<void> {
-  const services = [request.appService, ...(request.runMigrations ? [request.migratorService] : []), ...request.accessories];
+async function pullImages(
+  executor: Executor,
+  request: DeployRequest,
+  next: ComposeProject,
+  log: EventLog,
+  signal?: AbortSignal,
+): Promise<void> {
+  const services = [
+    request.appService,
+    ...(request.runMigrations ? [request.migratorService] : []),
+    ...request.accessories,
+  ];
   if (!request.pull) {
     const missing = [];
     for (const image of [request.appImage, ...(request.runMigrations ? [request.migratorImage] : [])]) {
@@ -320,7 +406,9 @@ async function pullImages(executor: Executor, request: DeployRequest, next: Comp
     const env: string[] = [];
     if (request.registry) {
       configDir = (await executor.run(host.makeTempDir())).stdout.trim();
-      await executor.run(docker.login(configDir, request.registry.server, request.registry.username), { stdin: request.registry.password });
+      await executor.run(docker.login(configDir, request.registry.server, request.registry.username), {
+        stdin: request.registry.password,
+      });
       env.push('env', `DOCKER_CONFIG=${configDir}`);
     }
     await executor.run([...env, ...compose.pull(next, services)], { cwd: request.deployPath, signal });
@@ -329,12 +417,18 @@ async function pullImages(executor: Executor, request: DeployRequest, next: Comp
   }
 }
 
-function readinessEndpoint(request: DeployRequest, context: DeployContext): Pick<ReadinessCheck, 'url' | 'connect'> {
+function readinessEndpoint(
+  request: DeployRequest,
+  context: DeployContext,
+): Pick<ReadinessCheck, 'url' | 'connect'> {
   const target = request.readinessTarget;
   if ('url' in target) return { url: target.url };
   const { executor } = context;
   if (!executor.openTunnel) throw new Error('a readiness check through the host needs an SSH connection');
-  return { url: `http://${target.host}:${target.port}${target.path}`, connect: (h, p) => executor.openTunnel!(h, p) };
+  return {
+    url: `http://${target.host}:${target.port}${target.path}`,
+    connect: (h, p) => executor.openTunnel!(h, p),
+  };
 }
 
 /** After a rollback the old build answers: only the status is checked, not version expectations. */
@@ -343,14 +437,20 @@ function restoredReadiness(request: DeployRequest): ReadinessSettings {
 }
 
 /** Waits for readiness, giving up early when the new app container exits or restarts. */
-async function waitForNewRelease(request: DeployRequest, context: DeployContext, next: ComposeProject): Promise<ReadinessResult> {
+async function waitForNewRelease(
+  request: DeployRequest,
+  context: DeployContext,
+  next: ComposeProject,
+): Promise<ReadinessResult> {
   const watcher = new AbortController();
   const signals = [watcher.signal, ...(context.signal ? [context.signal] : [])];
   let exitReason: string | undefined;
   const pause = () =>
     new Promise((resolve) => {
       const timer = setTimeout(resolve, 1000);
-      watcher.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
+      watcher.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), {
+        once: true,
+      });
     });
   const watching = (async () => {
     await pause();
@@ -391,8 +491,16 @@ interface ContainerState {
   restarting: boolean;
 }
 
-async function appContainerState(executor: Executor, request: DeployRequest, project: ComposeProject): Promise<ContainerState | undefined> {
-  const ids = (await executor.run(docker.containersOfProjectService(project.projectName, request.appService, true), { check: false })).stdout
+async function appContainerState(
+  executor: Executor,
+  request: DeployRequest,
+  project: ComposeProject,
+): Promise<ContainerState | undefined> {
+  const ids = (
+    await executor.run(docker.containersOfProjectService(project.projectName, request.appService, true), {
+      check: false,
+    })
+  ).stdout
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean);
@@ -401,14 +509,27 @@ async function appContainerState(executor: Executor, request: DeployRequest, pro
   return JSON.parse(stdout.trim().split('\n')[0]!) as ContainerState;
 }
 
-async function assertRunning(executor: Executor, request: DeployRequest, project: ComposeProject): Promise<void> {
+async function assertRunning(
+  executor: Executor,
+  request: DeployRequest,
+  project: ComposeProject,
+): Promise<void> {
   const state = await appContainerState(executor, request, project);
   if (!state || state.image !== request.appImage) {
-    throw new Error(`after the switch ${request.appService} runs ${state?.image ?? 'nothing'}, not ${request.appImage}`);
+    throw new Error(
+      `after the switch ${request.appService} runs ${state?.image ?? 'nothing'}, not ${request.appImage}`,
+    );
   }
 }
 
-async function containerLogTail(executor: Executor, request: DeployRequest, project: ComposeProject): Promise<string> {
-  const result = await executor.run(compose.logs(project, request.appService, 30), { cwd: request.deployPath, check: false });
+async function containerLogTail(
+  executor: Executor,
+  request: DeployRequest,
+  project: ComposeProject,
+): Promise<string> {
+  const result = await executor.run(compose.logs(project, request.appService, 30), {
+    cwd: request.deployPath,
+    check: false,
+  });
   return lastLines(`${result.stdout}${result.stderr}`, 30);
 }

@@ -21,9 +21,12 @@ const ENV_VALUE = /^[A-Za-z0-9_@%+=:,./-]*$/;
 /** deploy.env: image references and other non-secret variables for Compose interpolation. */
 export function deployEnvFile(values: Record<string, string>): string {
   const lines = Object.entries(values).map(([name, value]) => {
-    if (!ENV_NAME.test(name)) throw new Error(`deploy.env variable name ${JSON.stringify(name)} is not a valid name`);
+    if (!ENV_NAME.test(name))
+      throw new Error(`deploy.env variable name ${JSON.stringify(name)} is not a valid name`);
     if (!ENV_VALUE.test(value)) {
-      throw new Error(`deploy.env value of ${name} may only contain letters, digits and _@%+=:,./- (secrets belong in the host's env file)`);
+      throw new Error(
+        `deploy.env value of ${name} may only contain letters, digits and _@%+=:,./- (secrets belong in the host's env file)`,
+      );
     }
     return `${name}=${value}`;
   });

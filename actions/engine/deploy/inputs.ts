@@ -5,7 +5,8 @@ import { readReadinessSettings } from '../readiness/index.js';
 import type { DeployRequest, ReadinessTarget } from './deploy.js';
 import { githubRun } from '../github-context.js';
 
-export const IMAGE_REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+|__|\/[a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+export const IMAGE_REFERENCE =
+  /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+|__|\/[a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
 const PINNED = /@sha256:[0-9a-f]{64}$/;
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const PROJECT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -14,13 +15,24 @@ const FILE_NAME = /^[A-Za-z0-9._-]+$/;
 
 /** Inputs of the deploy engine that deploy-staging and promote-prod share (besides SSH and readiness). */
 export const deploySettingsShape = {
-  'deploy-path': input.matching(DEPLOY_PATH, 'an absolute path on the host such as /srv/app/staging (letters, digits, ._-/)'),
+  'deploy-path': input.matching(
+    DEPLOY_PATH,
+    'an absolute path on the host such as /srv/app/staging (letters, digits, ._-/)',
+  ),
   'compose-file': input.withDefault('docker-compose.deploy.yml'),
-  'env-file': input.matching(FILE_NAME, 'a file name in deploy-path such as .env.production', '.env.production'),
+  'env-file': input.matching(
+    FILE_NAME,
+    'a file name in deploy-path such as .env.production',
+    '.env.production',
+  ),
   'app-service': input.matching(NAME, 'a Compose service name', 'app'),
   'migrator-service': input.matching(NAME, 'a Compose service name', 'migrator'),
   accessories: input.list(),
-  'project-name': input.matching(PROJECT, 'a Compose project name (lower-case letters, digits, - and _)', undefined),
+  'project-name': input.matching(
+    PROJECT,
+    'a Compose project name (lower-case letters, digits, - and _)',
+    undefined,
+  ),
   'app-host-port': input.integer(0, 0, 65535),
   'deploy-env': input.keyValues(),
   registry: input.optional(),
@@ -40,25 +52,35 @@ export const deploySettingsShape = {
 
 export type DeploySettings = ReturnType<typeof readDeploySettings>;
 
-export function readDeploySettings(read?: (name: string) => string, workspace = process.env.GITHUB_WORKSPACE ?? process.cwd()) {
+export function readDeploySettings(
+  read?: (name: string) => string,
+  workspace = process.env.GITHUB_WORKSPACE ?? process.cwd(),
+) {
   const values = readInputs(deploySettingsShape, read);
   const deployPath = values['deploy-path'];
-  if (!deployPath) throw new InputError('deploy-path', 'is required: an absolute path on the host such as /srv/app/staging');
-  if (deployPath.split('/').includes('..')) throw new InputError('deploy-path', `must not contain "..", got ${JSON.stringify(deployPath)}`);
+  if (!deployPath)
+    throw new InputError('deploy-path', 'is required: an absolute path on the host such as /srv/app/staging');
+  if (deployPath.split('/').includes('..'))
+    throw new InputError('deploy-path', `must not contain "..", got ${JSON.stringify(deployPath)}`);
   const normalizedPath = deployPath.replace(/\/+$/, '') || '/';
   if (normalizedPath === '/') throw new InputError('deploy-path', 'must be a folder below /, not / itself');
 
   for (const name of values.accessories) {
-    if (!NAME.test(name)) throw new InputError('accessories', `expected Compose service names, got ${JSON.stringify(name)}`);
+    if (!NAME.test(name))
+      throw new InputError('accessories', `expected Compose service names, got ${JSON.stringify(name)}`);
   }
   if (values['ready-url']) {
     let url: URL;
     try {
       url = new URL(values['ready-url']);
     } catch {
-      throw new InputError('ready-url', `expected an http(s) URL, got ${JSON.stringify(values['ready-url'])}`);
+      throw new InputError(
+        'ready-url',
+        `expected an http(s) URL, got ${JSON.stringify(values['ready-url'])}`,
+      );
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError('ready-url', 'expected an http:// or https:// URL');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new InputError('ready-url', 'expected an http:// or https:// URL');
   }
   if (values['notify-url'] && !/^https?:\/\//.test(values['notify-url'])) {
     throw new InputError('notify-url', 'expected an http(s) URL');
@@ -67,14 +89,19 @@ export function readDeploySettings(read?: (name: string) => string, workspace = 
     throw new InputError('registry-username', 'is required when registry-password is set');
   }
   if (values.registry && !/^[a-zA-Z0-9.-]+(?::\d+)?$/.test(values.registry)) {
-    throw new InputError('registry', `expected a registry host such as ghcr.io or 127.0.0.1:5000, got ${JSON.stringify(values.registry)}`);
+    throw new InputError(
+      'registry',
+      `expected a registry host such as ghcr.io or 127.0.0.1:5000, got ${JSON.stringify(values.registry)}`,
+    );
   }
   const readiness = readReadinessSettings('ready-', read);
   return { ...values, deployPath: normalizedPath, readiness, workspace };
 }
 
 export function readComposeFile(settings: DeploySettings): string {
-  const path = isAbsolute(settings['compose-file']) ? settings['compose-file'] : resolve(settings.workspace, settings['compose-file']);
+  const path = isAbsolute(settings['compose-file'])
+    ? settings['compose-file']
+    : resolve(settings.workspace, settings['compose-file']);
   try {
     return readFileSync(path, 'utf8');
   } catch {
@@ -83,10 +110,21 @@ export function readComposeFile(settings: DeploySettings): string {
 }
 
 export function checkImageReference(name: string, value: string | undefined, allowMutable: boolean): string {
-  if (!value) throw new InputError(name, 'is required: an image reference pinned by digest, e.g. ghcr.io/acme/app@sha256:…');
-  if (!IMAGE_REFERENCE.test(value)) throw new InputError(name, `expected an image reference such as ghcr.io/acme/app@sha256:<64 hex>, got ${JSON.stringify(value)}`);
+  if (!value)
+    throw new InputError(
+      name,
+      'is required: an image reference pinned by digest, e.g. ghcr.io/acme/app@sha256:…',
+    );
+  if (!IMAGE_REFERENCE.test(value))
+    throw new InputError(
+      name,
+      `expected an image reference such as ghcr.io/acme/app@sha256:<64 hex>, got ${JSON.stringify(value)}`,
+    );
   if (!PINNED.test(value) && !allowMutable) {
-    throw new InputError(name, `must be pinned by digest (…@sha256:<64 hex>): a tag like ${JSON.stringify(value)} can be re-pushed. Set allow-mutable-tags: true to accept tags anyway`);
+    throw new InputError(
+      name,
+      `must be pinned by digest (…@sha256:<64 hex>): a tag like ${JSON.stringify(value)} can be re-pushed. Set allow-mutable-tags: true to accept tags anyway`,
+    );
   }
   return value;
 }
@@ -99,28 +137,40 @@ export function registryFor(settings: DeploySettings, image: string): DeployRequ
 
 export function registryOfImage(image: string): string {
   const first = image.split('/')[0] ?? '';
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost') ? first : 'docker.io';
+  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+    ? first
+    : 'docker.io';
 }
 
 export function readinessTargetFor(settings: DeploySettings): ReadinessTarget {
   if (settings['ready-url']) return { url: settings['ready-url'] };
-  const port = settings['ready-port'] || settings['app-host-port'] || Number(settings['deploy-env'].APP_HOST_PORT ?? 0);
+  const port =
+    settings['ready-port'] || settings['app-host-port'] || Number(settings['deploy-env'].APP_HOST_PORT ?? 0);
   if (!port) {
-    throw new InputError('ready-port', 'is required (or ready-url, or app-host-port): the port on the host where the app answers readiness');
+    throw new InputError(
+      'ready-port',
+      'is required (or ready-url, or app-host-port): the port on the host where the app answers readiness',
+    );
   }
   return { host: settings['ready-host'], port, path: settings['ready-path'] };
 }
 
 export function defaultProjectName(deployPath: string, environment: string): string {
   const base = deployPath.split('/').filter(Boolean).pop() ?? 'app';
-  const name = `${base}-${environment}`.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z0-9]+/, '');
+  const name = `${base}-${environment}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '');
   return (name || 'deployer').slice(0, 63);
 }
 
 /** The parts of a deploy request that come from the shared deploy settings and the workflow run. */
 export function deployRequestFrom(
   settings: DeploySettings,
-  release: Pick<DeployRequest, 'environment' | 'kind' | 'appImage' | 'migratorImage' | 'sha' | 'runMigrations' | 'pull'> &
+  release: Pick<
+    DeployRequest,
+    'environment' | 'kind' | 'appImage' | 'migratorImage' | 'sha' | 'runMigrations' | 'pull'
+  > &
     Partial<Pick<DeployRequest, 'composeFileContent' | 'promotedFrom' | 'rolledBackTo'>>,
 ): DeployRequest {
   const run = githubRun();

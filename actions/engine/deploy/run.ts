@@ -23,8 +23,14 @@ export interface DeployRun {
 
 /** Connects once, deploys, then reports: outputs, job summary, notification. Fails the step on failure. */
 export async function deployAndReport(run: DeployRun): Promise<DeployOutcome | undefined> {
-  const log = new EventLog(run.logFormat, { environment: run.environment, sha: run.sha, host: `${run.target.host}:${run.target.port}` });
-  const signal = cancellationSignal((name) => log.warn('cancel', `${name} received: finishing the step in progress, then undoing and unlocking`));
+  const log = new EventLog(run.logFormat, {
+    environment: run.environment,
+    sha: run.sha,
+    host: `${run.target.host}:${run.target.port}`,
+  });
+  const signal = cancellationSignal((name) =>
+    log.warn('cancel', `${name} received: finishing the step in progress, then undoing and unlocking`),
+  );
   let outcome: DeployOutcome | undefined;
   let failure: Error | undefined;
   const executor = await SshExecutor.connect(run.target);
@@ -56,7 +62,13 @@ export async function deployAndReport(run: DeployRun): Promise<DeployOutcome | u
       const problem = await notify({
         url: run.notifyUrl,
         secret: run.notifySecret,
-        payload: { event: 'deploy', status: release.status, release, previousRelease: previous?.id ?? null, url: run.url ?? null },
+        payload: {
+          event: 'deploy',
+          status: release.status,
+          release,
+          previousRelease: previous?.id ?? null,
+          url: run.url ?? null,
+        },
       });
       if (problem) core.warning(`Notification to notify-url failed: ${problem}`);
     }

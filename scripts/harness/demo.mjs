@@ -1,0 +1,88 @@
+// The demo's chain (scripts/demo runs it after installing dependencies and starting the sandbox):
+// a fresh repository made from examples/hello with deployer's starter workflows, pushed to main
+// (release -> deploy to staging), then promoted to production by "Run workflow", all through the local
+// workflow harness on the sandbox. Leaves staging and production running; `--down` removes them.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  demoStateFile,
+  destroyEnvironment,
+  planChain,
+  readDemoState,
+  readSandbox,
+  runChain,
+} from './chain.mjs';
+
+const get = async (url) =>
+  (await globalThis.fetch(url, { signal: globalThis.AbortSignal.timeout(5000) })).text();
+const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
+const started = Date.now();
+
+function takeDown(sb, state, why) {
+  for (const environment of [state.staging, state.production]) {
+    destroyEnvironment(sb, environment.deployPath, environment.project);
+    console.log(`[demo] ${why}: removed ${environment.project} (${environment.deployPath})`);
+  }
+  rmSync(demoStateFile, { force: true });
+}
+
+const sb = readSandbox();
+const previous = readDemoState();
+if (process.argv.includes('--down')) {
+  if (previous) takeDown(sb, previous, 'down');
+  else console.log('[demo] nothing to take down');
+  process.exit(0);
+}
+if (previous) takeDown(sb, previous, 'previous demo');
+
+const plan = await planChain(sb, { name: 'demo' });
+mkdirSync(dirname(demoStateFile), { recursive: true });
+writeFileSync(demoStateFile, JSON.stringify(plan, null, 2));
+
+let failure;
+const reporter = (event) => {
+  if (event.type === 'workflow') console.log(`\n▶ ${event.event}: ${event.path}`);
+  else if (event.type === 'call') console.log(`  ↳ ${event.name}: ${event.uses}`);
+  else if (event.type === 'job' && event.result === 'started')
+    console.log(`  ● ${event.name}${event.environment ? `  [environment ${event.environment}]` : ''}`);
+  else if (event.type === 'job')
+    console.log(
+      `  ${event.result === 'success' ? '✓' : '✗'} ${event.name} ${event.result}${event.ms === undefined ? '' : ` in ${seconds(event.ms)}`}${event.url ? ` → ${event.url}` : ''}`,
+    );
+  else if (event.type === 'step') {
+    const mark = { success: '✓', failure: '✗', skipped: '-' }[event.outcome];
+    console.log(`      ${mark} ${event.name.padEnd(48)} ${seconds(event.ms).padStart(6)}`);
+    if (event.outcome === 'failure') failure ??= event;
+  } else if (event.type === 'warning') console.log(`      ! ${event.message}`);
+};
+const approve = (environment) => {
+  console.log(
+    `    (environment ${environment}: protection rules pass; the harness stands in for its required reviewers)`,
+  );
+  return true;
+};
+
+const run = await runChain(sb, plan, { reporter, approve });
+const failed = run.push.result !== 'success' || run.production?.result !== 'success';
+if (failed) {
+  console.error(`\n[demo] FAILED at "${failure?.name ?? 'a job'}" (${failure?.job ?? ''})`);
+  if (failure) console.error(`${failure.errors?.join('\n') ?? ''}\n--- log ---\n${failure.log ?? ''}`);
+  console.error(`[demo] what was deployed stays for inspection; remove it with: scripts/demo --down`);
+  process.exit(1);
+}
+
+const release = run.push.jobs.release.outputs;
+const production = `http://127.0.0.1:${plan.production.port}`;
+const staging = `http://127.0.0.1:${plan.staging.port}`;
+const version = await get(`${production}/version`);
+const ready = await get(`${production}/api/ready`);
+console.log(`
+[demo] commit        ${run.sha}
+[demo] app image     ${release['app-image']}
+[demo] migrator      ${release['migrator-image']}
+[demo] staging       ${staging}  (${plan.staging.deployPath})
+[demo] production    ${production}  (${plan.production.deployPath})
+[demo] GET ${production}/version   -> ${version}
+[demo] GET ${production}/api/ready -> ${ready}
+[demo] chain done in ${seconds(Date.now() - started)}; staging and production keep running.
+[demo] stop them with: scripts/demo --down`);

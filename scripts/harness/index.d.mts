@@ -1,0 +1,163 @@
+// Types of the harness (plain JavaScript, so that the demo runs on Node 20 without a TypeScript step).
+
+export interface HarnessEvent {
+  type: 'workflow' | 'call' | 'job' | 'step' | 'warning';
+  name?: string;
+  job?: string;
+  path?: string;
+  event?: string;
+  uses?: string;
+  result?: 'started' | 'success' | 'failure' | 'skipped';
+  outcome?: 'success' | 'failure' | 'skipped';
+  ms?: number;
+  log?: string;
+  errors?: string[];
+  summary?: string;
+  outputs?: Record<string, string>;
+  environment?: string;
+  url?: string;
+  concurrency?: string;
+  message?: string;
+  reason?: string;
+}
+
+export interface StepRecord {
+  name: string;
+  outcome: 'success' | 'failure' | 'skipped';
+  ms: number;
+  log?: string;
+  errors?: string[];
+  outputs?: Record<string, string>;
+  summary?: string;
+}
+
+export interface JobResult {
+  result: 'success' | 'failure' | 'skipped';
+  outputs: Record<string, string>;
+  steps?: StepRecord[];
+  environment?: { name: string; url?: string };
+  /** For a job that called a reusable workflow: that workflow's jobs. */
+  jobs?: Record<string, JobResult>;
+}
+
+export interface WorkflowResult {
+  result: 'success' | 'failure';
+  jobs: Record<string, JobResult>;
+  outputs: Record<string, string>;
+}
+
+export interface World {
+  deployer: { repository: string; root: string; sha: string };
+  repositories: Record<string, string>;
+  secrets?: Record<string, string>;
+  vars?: Record<string, string>;
+  environments?: Record<string, { secrets?: Record<string, string>; vars?: Record<string, string> }>;
+  approve?: (environment: string) => boolean | Promise<boolean>;
+  nodePath: string;
+  workDir: string;
+  reporter?: (event: HarnessEvent) => void;
+  actor?: string;
+}
+
+export interface Trigger {
+  repository: string;
+  path: string;
+  event: 'push' | 'workflow_dispatch';
+  ref?: string;
+  sha: string;
+  inputs?: Record<string, string | boolean>;
+  payload?: object;
+}
+
+export class WorkflowError extends Error {}
+
+export class Harness {
+  constructor(world: World);
+  trigger(trigger: Trigger): Promise<WorkflowResult>;
+}
+
+export type Contexts = Record<string, unknown>;
+export function evaluate(source: string, contexts: Contexts): unknown;
+export function interpolate(value: unknown, contexts: Contexts): unknown;
+export function condition(source: unknown, contexts: Contexts, functions: unknown[]): boolean;
+export function splitTemplate(text: string): Array<{ text?: string; expression?: string }>;
+export function parseKeyValueFile(path: string): Record<string, string>;
+export function readWorkflowCommands(stdout: string): {
+  visible: string;
+  masks: string[];
+  errors: string[];
+  warnings: string[];
+};
+export function masker(values: string[]): (text: string) => string;
+
+export interface SandboxFacts {
+  sshHost: string;
+  sshPort: number;
+  sshUser: string;
+  sshKeyPath: string;
+  sshKey: string;
+  hostFingerprint: string;
+  knownHosts: string;
+  registry: string;
+  registryUsername: string;
+  registryPassword: string;
+  baseImage: string;
+  deployRoot: string;
+}
+
+export interface ChainEnvironment {
+  deployPath: string;
+  port: number;
+  project: string;
+}
+
+export interface ChainPlan {
+  unique: string;
+  repository: string;
+  staging: ChainEnvironment;
+  production: ChainEnvironment;
+}
+
+export interface ChainRun {
+  sha: string;
+  work: string;
+  push: WorkflowResult;
+  production: WorkflowResult | undefined;
+}
+
+export const DEPLOYER_REPOSITORY: string;
+export const repoRoot: string;
+export const demoStateFile: string;
+export function readSandbox(): SandboxFacts;
+export function planChain(sb: SandboxFacts, options?: { name?: string }): Promise<ChainPlan>;
+export function runChain(
+  sb: SandboxFacts,
+  plan: ChainPlan,
+  options?: {
+    reporter?: (event: HarnessEvent) => void;
+    workDir?: string;
+    approve?: (environment: string) => boolean;
+  },
+): Promise<ChainRun>;
+export interface ChainOptions {
+  reporter?: (event: HarnessEvent) => void;
+  workDir?: string;
+  approve?: (environment: string) => boolean;
+  environments?: (
+    environments: Record<string, { secrets?: Record<string, string> }>,
+  ) => Record<string, { secrets?: Record<string, string> }>;
+}
+export interface Chain {
+  work: string;
+  repository: string;
+  sha: string;
+  commit(files: Record<string, string>, message: string): string;
+  push(sha: string): Promise<WorkflowResult>;
+  dispatch(inputs: Record<string, string | boolean>): Promise<WorkflowResult>;
+}
+export function createChain(sb: SandboxFacts, plan: ChainPlan, options?: ChainOptions): Chain;
+export function prepareEnvironment(sb: SandboxFacts, deployPath: string, greeting: string): void;
+export function destroyEnvironment(sb: SandboxFacts, deployPath: string, project: string): void;
+export function projectName(deployPath: string, environment: string): string;
+export function makeUserRepository(workDir: string): { dir: string; sha: string };
+export function readDemoState(): unknown;
