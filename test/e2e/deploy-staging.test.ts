@@ -252,6 +252,27 @@ describe('deploy-staging on the sandbox host', () => {
     expect(missing.errors.join('\n')).toMatch(/Invalid input "host-fingerprint": is required/);
   });
 
+  it('deploys through a jump host, verifying both host keys', async () => {
+    const { fixture, port } = await newHost('jump');
+    // The sandbox sshd is its own bastion: the target connection is tunnelled through a first one.
+    const jump = {
+      'jump-host': sb.sshHost,
+      'jump-port': String(sb.sshPort),
+      'jump-host-fingerprint': sb.hostFingerprint,
+    };
+    const run = await deploy(fixture, port, releaseA, jump);
+    expect(run.code, run.stdout).toBe(0);
+    expect(await servedVersion(port)).toBe(releaseA.sha);
+
+    const wrongJump = await deploy(fixture, port, releaseB, {
+      ...jump,
+      'jump-host-fingerprint': 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    });
+    expect(wrongJump.code).toBe(1);
+    expect(wrongJump.errors.join('\n')).toMatch(/Refusing to connect/);
+    expect(await servedVersion(port)).toBe(releaseA.sha);
+  });
+
   it('refuses mutable tags unless allowed', async () => {
     const { fixture, port } = await newHost('tags');
     const run = await deploy(fixture, port, {
