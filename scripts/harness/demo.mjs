@@ -63,6 +63,7 @@ const approve = (environment) => {
 };
 
 const run = await runChain(sb, plan, { reporter, approve });
+rmSync(run.work, { recursive: true, force: true });
 const failed = run.push.result !== 'success' || run.production?.result !== 'success';
 if (failed) {
   console.error(`\n[demo] FAILED at "${failure?.name ?? 'a job'}" (${failure?.job ?? ''})`);

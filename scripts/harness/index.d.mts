@@ -79,7 +79,9 @@ export class Harness {
 export type Contexts = Record<string, unknown>;
 export function evaluate(source: string, contexts: Contexts): unknown;
 export function interpolate(value: unknown, contexts: Contexts): unknown;
-export function condition(source: unknown, contexts: Contexts, functions: unknown[]): boolean;
+export type StatusFunction = { name: string; minArgs: number; maxArgs: number; call: () => unknown };
+export function statusFunctions(status: () => 'success' | 'failure'): StatusFunction[];
+export function condition(source: unknown, contexts: Contexts, functions: StatusFunction[]): boolean;
 export function splitTemplate(text: string): Array<{ text?: string; expression?: string }>;
 export function parseKeyValueFile(path: string): Record<string, string>;
 export function readWorkflowCommands(stdout: string): {

@@ -1,7 +1,7 @@
 // Local workflow harness: runs deployer's reusable workflows and starters on this machine (see README.md
 // beside this file). Entry points for the tests and the demo.
 export { Harness, WorkflowError } from './workflow.mjs';
-export { evaluate, interpolate, condition, splitTemplate } from './expressions.mjs';
+export { evaluate, interpolate, condition, splitTemplate, statusFunctions } from './expressions.mjs';
 export { parseKeyValueFile, readWorkflowCommands, masker } from './commands.mjs';
 export {
   DEPLOYER_REPOSITORY,

@@ -562,7 +562,7 @@ export class Harness {
         ms: Date.now() - stepStarted,
         log: mask(log),
         errors: errors.map(mask),
-        outputs,
+        outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, mask(value)])),
         summary: mask(readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')),
       };
       stepRecords.push(record);

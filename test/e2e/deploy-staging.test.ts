@@ -31,8 +31,8 @@ describe('deploy-staging on the sandbox host', () => {
     for (const fixture of fixtures) await fixture.destroy();
   });
 
-  async function newHost(name: string): Promise<{ fixture: HostFixture; port: number }> {
-    const fixture = await HostFixture.create(sb, name);
+  async function newHost(name: string, user?: string): Promise<{ fixture: HostFixture; port: number }> {
+    const fixture = await HostFixture.create(sb, name, undefined, user);
     fixtures.push(fixture);
     return { fixture, port: await freePort() };
   }
@@ -250,6 +250,26 @@ describe('deploy-staging on the sandbox host', () => {
 
     const missing = await deploy(fixture, port, releaseA, { 'host-fingerprint': '' });
     expect(missing.errors.join('\n')).toMatch(/Invalid input "host-fingerprint": is required/);
+  });
+
+  it('deploys, replaces and rolls back on a host whose docker-compose is Compose v1', async () => {
+    const { fixture, port } = await newHost('compose-v1', sb.sshUserComposeV1);
+    const v1 = { user: sb.sshUserComposeV1, 'compose-command': 'docker-compose' };
+    const first = await deploy(fixture, port, releaseA, v1);
+    expect(first.code, first.stdout).toBe(0);
+    expect(first.stdout).toContain('using docker-compose (v1)');
+    const bad = await deploy(fixture, port, neverReady, { ...v1, 'ready-timeout': '3s' });
+    expect(bad.outputs.status).toBe('rolled_back');
+    expect(await servedVersion(port)).toBe(releaseA.sha);
+    const second = await deploy(fixture, port, releaseB, v1);
+    expect(second.code, second.stdout).toBe(0);
+    expect(await servedVersion(port)).toBe(releaseB.sha);
+    expect(await fixture.runningImages()).toEqual([releaseB.appImage]);
+    expect((await fixture.state()).history.map((r) => r.status)).toEqual([
+      'success',
+      'rolled_back',
+      'success',
+    ]);
   });
 
   it('deploys through a jump host, verifying both host keys', async () => {

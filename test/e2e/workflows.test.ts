@@ -12,7 +12,7 @@ import { get } from '../support/http.js';
 import { repoRoot } from '../support/paths.js';
 import { sandbox, type Sandbox } from '../support/sandbox.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 
 // The starter workflows installed in a fresh repository made from examples/hello, run by the local
 // workflow harness (scripts/harness) on the sandbox: push to main -> release.yml -> deploy-staging.yml,
@@ -37,6 +37,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     if (!plan) return;
     destroyEnvironment(sb, plan.staging.deployPath, plan.staging.project);
     destroyEnvironment(sb, plan.production.deployPath, plan.production.project);
+    if (chain) rmSync(chain.work, { recursive: true, force: true });
   });
 
   /** What the harness printed for failed steps, for the assertion message. */
@@ -81,9 +82,15 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     expect(staging).toMatchObject({ status: 'success', sha: chain.sha, 'app-digest': release['app-digest'] });
     expect(runningAppImage(plan.staging.project)).toBe(release['app-image']);
     expect(await version(plan.staging.port)).toBe(chain.sha);
-    // The deployer actions ran at the version of the workflow that called them (job.workflow_sha).
-    const located = events.find((event) => event.type === 'step' && event.name === 'Locate deployer');
-    expect(located?.log).toMatch(/deployer actions: acme\/deployer@[0-9a-f]{40}/);
+    // Deployer's actions were checked out at the commit of the workflow file that ran (job.workflow_sha);
+    // the harness's checkout refuses any other ref of deployer. ("deployer" is masked: it is also the
+    // registry user, a secret here.)
+    const deployerSha = execFileSync('git', ['-C', repoRoot, 'rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim();
+    const located = events.filter((event) => event.type === 'step' && event.name === 'Locate deployer');
+    expect(located.length).toBe(2);
+    for (const step of located) expect(step.log).toContain(`@${deployerSha}`);
     first = {
       sha: chain.sha,
       appImage: release['app-image']!,
@@ -151,6 +158,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     } finally {
       destroyEnvironment(sb, plain.staging.deployPath, plain.staging.project);
       destroyEnvironment(sb, plain.production.deployPath, plain.production.project);
+      rmSync(broken.work, { recursive: true, force: true });
     }
   });
 });

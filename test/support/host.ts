@@ -10,11 +10,16 @@ export class HostFixture {
     readonly projectName: string,
   ) {}
 
-  static async create(sb: Sandbox, name: string, envProduction = 'GREETING=hello\n'): Promise<HostFixture> {
+  static async create(
+    sb: Sandbox,
+    name: string,
+    envProduction = 'GREETING=hello\n',
+    user = sb.sshUser,
+  ): Promise<HostFixture> {
     const ssh = await SshExecutor.connect({
       host: sb.sshHost,
       port: sb.sshPort,
-      username: sb.sshUser,
+      username: user,
       privateKey: sb.sshKey,
       hostKey: { kind: 'fingerprint', fingerprints: [sb.hostFingerprint] },
     });

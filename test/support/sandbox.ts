@@ -6,6 +6,8 @@ export interface Sandbox {
   sshHost: string;
   sshPort: number;
   sshUser: string;
+  /** A deploy user whose `docker-compose` is Compose v1 (1.29). */
+  sshUserComposeV1: string;
   sshKeyPath: string;
   sshKey: string;
   hostFingerprint: string;
@@ -39,6 +41,7 @@ export function sandbox(): Sandbox {
     sshHost: get('SANDBOX_SSH_HOST'),
     sshPort: Number(get('SANDBOX_SSH_PORT')),
     sshUser: get('SANDBOX_SSH_USER'),
+    sshUserComposeV1: get('SANDBOX_SSH_USER_COMPOSE_V1'),
     sshKeyPath: get('SANDBOX_SSH_KEY_PATH'),
     sshKey: readFileSync(get('SANDBOX_SSH_KEY_PATH'), 'utf8'),
     hostFingerprint: get('SANDBOX_SSH_HOST_FINGERPRINT'),

@@ -24,15 +24,24 @@ export class RecreateStrategy implements SwitchStrategy {
   ) {}
 
   async start(next: ComposeProject): Promise<void> {
-    await this.executor.run(compose.up(next, [this.appService]), { cwd: this.deployPath });
+    await this.replaceApp(next);
   }
 
   async revert(next: ComposeProject, previous: ComposeProject | undefined): Promise<void> {
     if (previous) {
-      await this.executor.run(compose.up(previous, [this.appService]), { cwd: this.deployPath });
+      await this.replaceApp(previous);
     } else {
       // No release ran before: stop and remove the new app so nothing is left half-running.
       await this.executor.run(compose.rm(next, [this.appService]), { cwd: this.deployPath });
     }
+  }
+
+  private async replaceApp(project: ComposeProject): Promise<void> {
+    if (project.flavor.major < 2) {
+      // Compose v1 cannot recreate a container whose image BuildKit built once Docker is 25 or newer
+      // (KeyError: 'ContainerConfig'): remove the old container first, then create the new one.
+      await this.executor.run(compose.rm(project, [this.appService]), { cwd: this.deployPath });
+    }
+    await this.executor.run(compose.up(project, [this.appService]), { cwd: this.deployPath });
   }
 }
