@@ -9,7 +9,7 @@ import {
 } from '../engine/deploy/inputs.js';
 import { deployAndReport } from '../engine/deploy/run.js';
 import type { DeployRequest, ReadinessTarget } from '../engine/deploy/deploy.js';
-import { readReadinessSettings } from '../engine/readiness/index.js';
+import { readReadinessSettings, readinessUrl } from '../engine/readiness/index.js';
 import { SshExecutor } from '../engine/exec/ssh.js';
 import { StateStore } from '../engine/state/store.js';
 import { DEPLOY_FILES } from '../engine/deploy/files.js';
@@ -155,7 +155,7 @@ function readSource(
   if (deployPath.split('/').includes('..'))
     throw new InputError('source-deploy-path', 'must not contain ".."');
   let readinessTarget: ReadinessTarget;
-  if (own['source-ready-url']) readinessTarget = { url: own['source-ready-url'] };
+  if (own['source-ready-url']) readinessTarget = { url: readinessUrl(own['source-ready-url'], 'source-ready-url') };
   else if (own['source-ready-port'])
     readinessTarget = {
       host: own['source-ready-host'],

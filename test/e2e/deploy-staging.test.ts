@@ -322,9 +322,12 @@ describe('deploy-staging on the sandbox host', () => {
         'log-format': 'json',
         'notify-url': `http://127.0.0.1:${notifyPort}/hook`,
         'notify-secret': 'hook-secret-123',
+        // Readiness from the runner, not through SSH.
+        'ready-url': `http://127.0.0.1:${port}/api/ready`,
       });
       expect(run.code, run.stdout).toBe(0);
       expect(run.stdout).toContain('using docker-compose');
+      expect(run.outputs.url).toBe(`http://127.0.0.1:${port}`);
       const events = run.stdout
         .split('\n')
         .filter((line) => line.startsWith('{'))

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { input, InputError, readInputs } from '../inputs.js';
-import { readReadinessSettings } from '../readiness/index.js';
+import { readReadinessSettings, readinessUrl, redactUrl } from '../readiness/index.js';
 import type { DeployRequest, ReadinessTarget } from './deploy.js';
 import { githubRun } from '../github-context.js';
 
@@ -69,19 +69,7 @@ export function readDeploySettings(
     if (!NAME.test(name))
       throw new InputError('accessories', `expected Compose service names, got ${JSON.stringify(name)}`);
   }
-  if (values['ready-url']) {
-    let url: URL;
-    try {
-      url = new URL(values['ready-url']);
-    } catch {
-      throw new InputError(
-        'ready-url',
-        `expected an http(s) URL, got ${JSON.stringify(values['ready-url'])}`,
-      );
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new InputError('ready-url', 'expected an http:// or https:// URL');
-  }
+  if (values['ready-url']) values['ready-url'] = readinessUrl(values['ready-url'], 'ready-url');
   if (values['notify-url'] && !/^https?:\/\//.test(values['notify-url'])) {
     throw new InputError('notify-url', 'expected an http(s) URL');
   }
@@ -201,5 +189,5 @@ export function deployRequestFrom(
 /** The environment's public URL: the `url` input, else the origin of a direct readiness URL. */
 export function environmentUrl(explicit: string | undefined, settings: DeploySettings): string | undefined {
   if (explicit) return explicit;
-  return settings['ready-url'] ? new URL(settings['ready-url']).origin : undefined;
+  return settings['ready-url'] ? redactUrl(new URL(settings['ready-url']).origin) : undefined;
 }
