@@ -1,20 +1,12 @@
 import * as core from '@actions/core';
 import { input, InputError, readInputs } from '../engine/inputs.js';
 import { readSshTarget } from '../engine/ssh-inputs.js';
-import {
-  deployRequestFrom,
-  environmentUrl,
-  readComposeFile,
-  readDeploySettings,
-} from '../engine/deploy/inputs.js';
+import { environmentUrl, readComposeFile, readDeploySettings } from '../engine/deploy/inputs.js';
 import { deployAndReport } from '../engine/deploy/run.js';
-import type { DeployRequest, ReadinessTarget } from '../engine/deploy/deploy.js';
 import { readReadinessSettings, readinessUrl } from '../engine/readiness/index.js';
-import { SshExecutor } from '../engine/exec/ssh.js';
-import { StateStore } from '../engine/state/store.js';
-import { DEPLOY_FILES } from '../engine/deploy/files.js';
-import { rollbackTarget } from '../engine/promote/gate.js';
-import { verifySource, type SourceEnvironment } from '../engine/promote/source.js';
+import type { ReadinessTarget } from '../engine/deploy/deploy.js';
+import type { SourceEnvironment } from '../engine/promote/source.js';
+import { preparePromotion, prepareRollback } from '../engine/promote/prepare.js';
 
 const ENVIRONMENT = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const RELEASE = /^(?:[0-9a-f]{7,40}|\d{8}T\d{6}Z-[0-9a-f]{7})$/;
@@ -67,28 +59,11 @@ async function main(): Promise<void> {
     await deployAndReport({
       ...report,
       title: `Roll back ${own.environment}`,
-      request: async (executor) => {
-        const state = await new StateStore(
-          executor,
-          `${settings.deployPath}/${DEPLOY_FILES.stateDir}`,
-          own.environment,
-        ).read();
-        const verdict = rollbackTarget(state, own['rollback-to'] ?? own.sha);
-        if (!verdict.ok)
-          throw new Error(`Rollback refused, ${own.environment} was not touched: ${verdict.reason}`);
-        core.info(`Rolling ${own.environment} back to ${verdict.release.id} (${verdict.release.sha})`);
-        return deployRequestFrom(settings, {
-          environment: own.environment,
-          kind: 'rollback',
-          appImage: verdict.release.appImage,
-          migratorImage: verdict.release.migratorImage,
-          sha: verdict.release.sha,
-          runMigrations,
-          pull: false,
-          rolledBackTo: verdict.release.id,
-          promotedFrom: verdict.release.promotedFrom,
-        });
-      },
+      request: prepareRollback(settings, {
+        environment: own.environment,
+        to: own['rollback-to'] ?? own.sha,
+        runMigrations,
+      }),
     });
     return;
   }
@@ -96,41 +71,22 @@ async function main(): Promise<void> {
   const requested = own.sha;
   if (!requested)
     throw new InputError('sha', 'is required in promote mode: the commit (or release id) that staging runs');
-  const source = readSource(own, settings);
-  const sourceTarget = readSshTarget(
-    'source-',
-    (name) => core.getInput(name) || (name === 'source-ssh-key' ? core.getInput('ssh-key') : ''),
-  );
-  const composeFileContent = readComposeFile(settings);
-
   await deployAndReport({
     ...report,
     title: `Promote ${own['promote-from']} → ${own.environment}`,
     sha: requested,
-    request: async (executor): Promise<DeployRequest> => {
-      const sourceExecutor = sourceTarget ? await SshExecutor.connect(sourceTarget) : executor;
-      let release;
-      try {
-        release = await verifySource(sourceExecutor, source, requested, own.environment);
-      } finally {
-        if (sourceExecutor !== executor) await sourceExecutor.close();
-      }
-      core.info(
-        `${own['promote-from']} runs ${release.id} (${release.sha}) and answers ready: promoting ${release.appImage}`,
-      );
-      core.setOutput('source-release', release.id);
-      return deployRequestFrom(settings, {
-        environment: own.environment,
-        kind: 'promote',
-        appImage: release.appImage,
-        migratorImage: release.migratorImage,
-        sha: release.sha,
-        runMigrations,
-        pull: true,
-        composeFileContent,
-        promotedFrom: { environment: own['promote-from'], releaseId: release.id, host: release.host },
-      });
-    },
+    request: preparePromotion(settings, {
+      requested,
+      environment: own.environment,
+      source: readSource(own, settings),
+      // The source's own connection; its key defaults to production's.
+      sourceTarget: readSshTarget(
+        'source-',
+        (name) => core.getInput(name) || (name === 'source-ssh-key' ? core.getInput('ssh-key') : ''),
+      ),
+      composeFileContent: readComposeFile(settings),
+      runMigrations,
+    }),
   });
 }
 
@@ -155,7 +111,8 @@ function readSource(
   if (deployPath.split('/').includes('..'))
     throw new InputError('source-deploy-path', 'must not contain ".."');
   let readinessTarget: ReadinessTarget;
-  if (own['source-ready-url']) readinessTarget = { url: readinessUrl(own['source-ready-url'], 'source-ready-url') };
+  if (own['source-ready-url'])
+    readinessTarget = { url: readinessUrl(own['source-ready-url'], 'source-ready-url') };
   else if (own['source-ready-port'])
     readinessTarget = {
       host: own['source-ready-host'],
