@@ -1,23 +1,19 @@
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import {
-  compose,
-  detectComposeCommands,
-  docker,
-  parseComposeVersion,
-  type ComposeFlavor,
-  type ComposeProject,
-} from '../commands/compose.js';
+import { compose, type ComposeFlavor, type ComposeProject } from '../commands/compose.js';
 import { host } from '../commands/host.js';
 import type { Executor } from '../exec/executor.js';
-import { lastLines } from '../exec/executor.js';
 import type { EventLog } from '../events.js';
+import { waitUntilReady, type ReadinessResult, type ReadinessSettings } from '../readiness/index.js';
 import {
-  waitUntilReady,
-  type ReadinessCheck,
-  type ReadinessResult,
-  type ReadinessSettings,
-} from '../readiness/index.js';
+  assertRunning,
+  containerLogTail,
+  readinessEndpoint,
+  restoredReadiness,
+  waitForNewRelease,
+} from './app-watch.js';
+import { detectCompose, pullImages } from './host-steps.js';
+import { CancelledError } from './cancelled.js';
 import { HostLock, describeLock } from '../state/lock.js';
 import { releaseId, type DeployState, type ReleaseRecord, type ReleaseStatus } from '../state/release.js';
 import { StateStore } from '../state/store.js';
@@ -80,12 +76,6 @@ export class DeployFailedError extends Error {
   ) {
     super(message);
     this.name = 'DeployFailedError';
-  }
-}
-
-class CancelledError extends Error {
-  constructor() {
-    super('the run was cancelled');
   }
 }
 
@@ -359,177 +349,4 @@ class MigrationFailed extends Error {
     super(cause.message);
     this.name = 'MigrationFailed';
   }
-}
-
-async function detectCompose(
-  executor: Executor,
-  wanted: DeployRequest['composeCommand'],
-): Promise<ComposeFlavor> {
-  const candidates = wanted === 'auto' ? (['docker compose', 'docker-compose'] as const) : [wanted];
-  for (const command of candidates) {
-    const argv =
-      command === 'docker compose' ? detectComposeCommands.plugin : detectComposeCommands.standalone;
-    const result = await executor.run(argv, { check: false });
-    const major = result.code === 0 ? parseComposeVersion(result.stdout) : undefined;
-    if (major !== undefined) return { command, major };
-  }
-  throw new Error(
-    `Neither \`docker compose\` nor \`docker-compose\` works on ${executor.where}; install Docker Compose there`,
-  );
-}
-
-async function pullImages(
-  executor: Executor,
-  request: DeployRequest,
-  next: ComposeProject,
-  log: EventLog,
-  signal?: AbortSignal,
-): Promise<void> {
-  const services = [
-    request.appService,
-    ...(request.runMigrations ? [request.migratorService] : []),
-    ...request.accessories,
-  ];
-  if (!request.pull) {
-    const missing = [];
-    for (const image of [request.appImage, ...(request.runMigrations ? [request.migratorImage] : [])]) {
-      if ((await executor.run(docker.imageExists(image), { check: false })).code !== 0) missing.push(image);
-    }
-    if (missing.length === 0) {
-      log.info('pull', 'images are already on the host; no pull needed');
-      return;
-    }
-    log.info('pull', `not on the host any more, pulling: ${missing.join(', ')}`);
-  }
-  let configDir: string | undefined;
-  try {
-    const env: string[] = [];
-    if (request.registry) {
-      configDir = (await executor.run(host.makeTempDir())).stdout.trim();
-      await executor.run(docker.login(configDir, request.registry.server, request.registry.username), {
-        stdin: request.registry.password,
-      });
-      env.push('env', `DOCKER_CONFIG=${configDir}`);
-    }
-    await executor.run([...env, ...compose.pull(next, services)], { cwd: request.deployPath, signal });
-  } finally {
-    if (configDir) await executor.run(host.remove(configDir), { check: false });
-  }
-}
-
-function readinessEndpoint(
-  request: DeployRequest,
-  context: DeployContext,
-): Pick<ReadinessCheck, 'url' | 'connect'> {
-  const target = request.readinessTarget;
-  if ('url' in target) return { url: target.url };
-  const { executor } = context;
-  if (!executor.openTunnel) throw new Error('a readiness check through the host needs an SSH connection');
-  return {
-    url: `http://${target.host}:${target.port}${target.path}`,
-    connect: (h, p) => executor.openTunnel!(h, p),
-  };
-}
-
-/** After a rollback the old build answers: only the status is checked, not version expectations. */
-function restoredReadiness(request: DeployRequest): ReadinessSettings {
-  return { ...request.readiness, expectBody: undefined, expectJson: undefined, consecutiveSuccesses: 1 };
-}
-
-/** Waits for readiness, giving up early when the new app container exits or restarts. */
-async function waitForNewRelease(
-  request: DeployRequest,
-  context: DeployContext,
-  next: ComposeProject,
-): Promise<ReadinessResult> {
-  const watcher = new AbortController();
-  const signals = [watcher.signal, ...(context.signal ? [context.signal] : [])];
-  let exitReason: string | undefined;
-  const pause = () =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, 1000);
-      watcher.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), {
-        once: true,
-      });
-    });
-  const watching = (async () => {
-    await pause();
-    while (!watcher.signal.aborted) {
-      const state = await appContainerState(context.executor, request, next).catch(() => undefined);
-      if (watcher.signal.aborted) return;
-      if (state && (state.status === 'exited' || state.status === 'dead' || state.restarting)) {
-        exitReason = `the ${request.appService} container ${state.restarting ? 'is restarting' : 'exited'} (exit code ${state.exitCode})`;
-        watcher.abort();
-        return;
-      }
-      await pause();
-    }
-  })();
-  try {
-    const result = await waitUntilReady({
-      ...request.readiness,
-      ...readinessEndpoint(request, context),
-      signal: AbortSignal.any(signals),
-      onAttempt: (attempt) => {
-        if (!attempt.ok) context.log.info('ready', `attempt ${attempt.number}: ${attempt.outcome}`);
-      },
-    });
-    if (context.signal?.aborted) throw new CancelledError();
-    if (exitReason && !result.ready) return { ...result, reason: exitReason };
-    return result;
-  } finally {
-    // An in-flight container check is not waited for: its answer no longer matters.
-    watcher.abort();
-    void watching;
-  }
-}
-
-interface ContainerState {
-  image: string;
-  status: string;
-  exitCode: number;
-  restarting: boolean;
-}
-
-async function appContainerState(
-  executor: Executor,
-  request: DeployRequest,
-  project: ComposeProject,
-): Promise<ContainerState | undefined> {
-  const ids = (
-    await executor.run(docker.containersOfProjectService(project.projectName, request.appService, true), {
-      check: false,
-    })
-  ).stdout
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  if (ids.length === 0) return undefined;
-  const { stdout } = await executor.run(docker.inspectContainers(ids));
-  return JSON.parse(stdout.trim().split('\n')[0]!) as ContainerState;
-}
-
-async function assertRunning(
-  executor: Executor,
-  request: DeployRequest,
-  project: ComposeProject,
-): Promise<void> {
-  const state = await appContainerState(executor, request, project);
-  if (!state || state.image !== request.appImage) {
-    throw new Error(
-      `after the switch ${request.appService} runs ${state?.image ?? 'nothing'}, not ${request.appImage}`,
-    );
-  }
-}
-
-async function containerLogTail(
-  executor: Executor,
-  request: DeployRequest,
-  project: ComposeProject,
-): Promise<string> {
-  const result = await executor.run(compose.logs(project, request.appService, 30), {
-    cwd: request.deployPath,
-    check: false,
-  });
-  return lastLines(`${result.stdout}${result.stderr}`, 30);
 }
