@@ -20,8 +20,12 @@ const started = Date.now();
 
 function takeDown(sb, state, why) {
   for (const environment of [state.staging, state.production]) {
-    destroyEnvironment(sb, environment.deployPath, environment.project);
-    console.log(`[demo] ${why}: removed ${environment.project} (${environment.deployPath})`);
+    try {
+      destroyEnvironment(sb, environment.deployPath, environment.project);
+      console.log(`[demo] ${why}: removed ${environment.project} (${environment.deployPath})`);
+    } catch (error) {
+      console.log(`[demo] ${why}: could not remove ${environment.project}: ${error.message.split('\n')[0]}`);
+    }
   }
   rmSync(demoStateFile, { force: true });
 }

@@ -148,10 +148,31 @@ function emptyDirectory(dir) {
 }
 
 /**
+ * Deployer's actions (action.yml + dist/) as they are in the working tree when a harness first checks
+ * deployer out: that copy stands for `job.workflow_sha` for the harness's whole life, as a commit would.
+ */
+function deployerSnapshot(world) {
+  if (world.deployerSnapshot) return world.deployerSnapshot;
+  const dir = join(world.workDir, 'deployer-snapshot');
+  emptyDirectory(dir);
+  const root = world.deployer.root;
+  const actions = readdirSync(root).filter((name) => existsSync(join(root, name, 'action.yml')));
+  for (const action of actions) {
+    mkdirSync(join(dir, action), { recursive: true });
+    cpSync(join(root, action, 'action.yml'), join(dir, action, 'action.yml'));
+    const dist = join(root, action, 'dist');
+    if (existsSync(dist) && statSync(dist).isDirectory())
+      cpSync(dist, join(dir, action, 'dist'), { recursive: true });
+  }
+  world.deployerSnapshot = { dir, actions };
+  return world.deployerSnapshot;
+}
+
+/**
  * Stand-in for actions/checkout:
  *  - the job's own workflow repository (deployer) at `job.workflow_sha`: its actions (action.yml + dist/)
- *    copied from the working tree the harness runs from, which stands for that commit; any other ref of it
- *    is refused, so a workflow that would run another version of deployer fails here;
+ *    from a snapshot of the working tree the harness runs from, which stands for that commit; any other
+ *    ref of it is refused, so a workflow that would run another version of deployer fails here;
  *  - a repository the harness knows (a local git repository standing for the GitHub one): fetched over
  *    file:// at `ref` (default github.sha) with `fetch-depth` (default 1, 0 = all history), detached.
  */
@@ -166,17 +187,10 @@ export function checkout({ inputs, workspace, world, github, job }) {
       throw new Error(
         `actions/checkout of ${repository} at ${JSON.stringify(inputs.ref ?? '')}: the harness only has the commit this workflow runs from (${job.workflow_sha})`,
       );
+    const snapshot = deployerSnapshot(world);
     emptyDirectory(target);
-    const actions = readdirSync(world.deployer.root).filter((name) =>
-      existsSync(join(world.deployer.root, name, 'action.yml')),
-    );
-    for (const action of actions) {
-      mkdirSync(join(target, action), { recursive: true });
-      cpSync(join(world.deployer.root, action, 'action.yml'), join(target, action, 'action.yml'));
-      const dist = join(world.deployer.root, action, 'dist');
-      if (existsSync(dist) && statSync(dist).isDirectory())
-        cpSync(dist, join(target, action, 'dist'), { recursive: true });
-    }
+    cpSync(snapshot.dir, target, { recursive: true });
+    const actions = snapshot.actions;
     return `${repository}@${inputs.ref} (deployer working tree: ${actions.join(', ')}) -> ${path}`;
   }
   const source = world.repositories[repository];
