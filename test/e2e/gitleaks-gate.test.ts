@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -23,6 +24,10 @@ import { runAction, type ActionRun } from '../support/run-action.js';
 
 const ZERO = '0000000000000000000000000000000000000000';
 const emulator = gitleaksEmulator();
+const runnerFolders: string[] = [];
+afterAll(() => {
+  for (const dir of runnerFolders) rmSync(dir, { recursive: true, force: true });
+});
 const secrets: string[] = [];
 const secret = () => {
   const token = fakeGithubToken();
@@ -67,7 +72,10 @@ async function gate(
     event,
     inputs: { 'gitleaks-path': emulator.path, ...inputs },
     env: { GITLEAKS_EMULATOR_LOG: emulator.logFile, ...env },
+    // The SARIF report lives in RUNNER_TEMP and is read after the run; removed in afterAll.
+    keepWorkDir: true,
   });
+  runnerFolders.push(run.workDir);
   for (const token of secrets) {
     expect(run.everything).not.toContain(token);
     if (run.outputs['sarif-path'])

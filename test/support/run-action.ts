@@ -18,6 +18,8 @@ export interface ActionRun {
   everything: string;
   /** Values the action registered as secrets (`::add-mask::`). */
   masks: string[];
+  /** The runner's folders (RUNNER_TEMP…); removed after the run unless `keepWorkDir` was set. */
+  workDir: string;
   /** `::error::` / `::warning::` annotations. */
   errors: string[];
   warnings: string[];
@@ -114,6 +116,7 @@ export function runAction(action: string, options: ActionRunOptions = {}): Promi
         stderr,
         outputs,
         summary,
+        workDir: work,
         masks: lines
           .filter((line) => line.startsWith('::add-mask::'))
           .map((line) => decodeCommandValue(line.slice(12))),
