@@ -15,7 +15,8 @@ import { Harness } from './workflow.mjs';
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const DEPLOYER_REPOSITORY = 'acme/deployer';
 const STARTERS = ['deployer-staging.yml', 'deployer-production.yml'];
-const GIT_ENV = {
+/** git without the machine's or user's configuration, with a fixed author (tests and the demo). */
+export const GIT_ENV = {
   ...process.env,
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_CONFIG_GLOBAL: '/dev/null',
@@ -25,7 +26,7 @@ const GIT_ENV = {
   GIT_COMMITTER_EMAIL: 'dev@example.test',
 };
 
-const git = (dir, ...args) =>
+export const git = (dir, ...args) =>
   execFileSync('git', ['-C', dir, ...args], { env: GIT_ENV, encoding: 'utf8' }).trim();
 
 /** Facts about the sandbox (`scripts/sandbox env`), in test/support/sandbox.ts's shape. */

@@ -134,6 +134,8 @@ export const repoRoot: string;
 export const demoStateFile: string;
 export function readSandbox(): SandboxFacts;
 export function freePort(): Promise<number>;
+export const GIT_ENV: NodeJS.ProcessEnv;
+export function git(dir: string, ...args: string[]): string;
 export function planChain(sb: SandboxFacts, options?: { name?: string }): Promise<ChainPlan>;
 export function runChain(
   sb: SandboxFacts,

@@ -9,6 +9,8 @@ export {
   demoStateFile,
   destroyEnvironment,
   freePort,
+  git,
+  GIT_ENV,
   makeUserRepository,
   planChain,
   prepareEnvironment,
