@@ -31,18 +31,9 @@ export function buildxBuildArgv(spec: BuildSpec, output: 'push' | 'load', metada
     'buildx',
     'build',
     '--progress=plain',
-    '--file',
-    spec.dockerfile,
-    '--target',
-    spec.target,
-    '--tag',
-    spec.reference,
+    ...imageFlags(spec),
     '--provenance=false',
     '--sbom=false',
-    ...(spec.platforms.length ? ['--platform', spec.platforms.join(',')] : []),
-    ...keyValueFlags('--build-arg', spec.buildArgs),
-    ...keyValueFlags('--label', spec.labels),
-    ...(spec.noCache ? ['--no-cache'] : []),
     ...(spec.cacheScope
       ? [
           '--cache-from',
@@ -60,11 +51,9 @@ export function buildxBuildArgv(spec: BuildSpec, output: 'push' | 'load', metada
   ];
 }
 
-/** The legacy builder (run with DOCKER_BUILDKIT=0) for hosts without buildx; pushes separately. */
-export function classicBuildArgv(spec: BuildSpec, imageIdFile: string): string[] {
+/** What the image is and how it is built: the same for buildx and the legacy builder. */
+function imageFlags(spec: BuildSpec): string[] {
   return [
-    'docker',
-    'build',
     '--file',
     spec.dockerfile,
     '--target',
@@ -75,11 +64,12 @@ export function classicBuildArgv(spec: BuildSpec, imageIdFile: string): string[]
     ...keyValueFlags('--build-arg', spec.buildArgs),
     ...keyValueFlags('--label', spec.labels),
     ...(spec.noCache ? ['--no-cache'] : []),
-    '--iidfile',
-    imageIdFile,
-    '--',
-    spec.context,
   ];
+}
+
+/** The legacy builder (run with DOCKER_BUILDKIT=0) for hosts without buildx; pushes separately. */
+export function classicBuildArgv(spec: BuildSpec, imageIdFile: string): string[] {
+  return ['docker', 'build', ...imageFlags(spec), '--iidfile', imageIdFile, '--', spec.context];
 }
 
 export function pushArgv(reference: string): string[] {

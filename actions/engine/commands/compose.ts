@@ -58,15 +58,8 @@ export const compose = {
   runOnce(project: ComposeProject, service: string): string[] {
     return [...composeBase(project), 'run', '--rm', '--no-deps', '-T', service];
   },
-  stop(project: ComposeProject, services: string[]): string[] {
-    return [...composeBase(project), 'stop', ...services];
-  },
   rm(project: ComposeProject, services: string[]): string[] {
     return [...composeBase(project), 'rm', '--force', '--stop', ...services];
-  },
-  /** Container ids of a service (works for v1 and v2). */
-  containerIds(project: ComposeProject, service: string): string[] {
-    return [...composeBase(project), 'ps', '--quiet', service];
   },
   logs(project: ComposeProject, service: string, lines: number): string[] {
     return [...composeBase(project), 'logs', '--no-color', '--tail', String(lines), service];
@@ -84,12 +77,19 @@ export const docker = {
       ...ids,
     ];
   },
-  /** Repo digests of a local image (to prove which registry content runs). */
-  imageRepoDigests(image: string): string[] {
-    return ['docker', 'image', 'inspect', '--format', '{{json .RepoDigests}}', image];
-  },
-  /** Containers (running, or all with `all`) of a service in a Compose project, by Compose's labels. */
-  containersOfProjectService(project: string, service: string, all = false): string[] {
+  /**
+   * Containers of a Compose service, found by the labels Compose puts on them: by project name, or by the
+   * project's folder when the name is not known (another environment). Running ones, or all with `all`.
+   */
+  serviceContainers(
+    service: string,
+    project: { name: string } | { workingDir: string },
+    all = false,
+  ): string[] {
+    const projectFilter =
+      'name' in project
+        ? `label=com.docker.compose.project=${project.name}`
+        : `label=com.docker.compose.project.working_dir=${project.workingDir}`;
     return [
       'docker',
       'ps',
@@ -97,20 +97,7 @@ export const docker = {
       '--no-trunc',
       ...(all ? ['--all'] : []),
       '--filter',
-      `label=com.docker.compose.project=${project}`,
-      '--filter',
-      `label=com.docker.compose.service=${service}`,
-    ];
-  },
-  /** Running containers of a Compose service, found by the labels Compose puts on them. */
-  runningContainersOfService(workingDir: string, service: string): string[] {
-    return [
-      'docker',
-      'ps',
-      '--quiet',
-      '--no-trunc',
-      '--filter',
-      `label=com.docker.compose.project.working_dir=${workingDir}`,
+      projectFilter,
       '--filter',
       `label=com.docker.compose.service=${service}`,
     ];

@@ -62,17 +62,8 @@ export const host = {
     );
   },
 
-  /** Appends stdin as one line to `path`. */
-  appendLine(path: string): string[] {
-    return sh('umask 077; cat >> "$1"', path);
-  },
-
   copyIfExists(from: string, to: string): string[] {
     return sh('if [ -f "$1" ]; then cp -p "$1" "$2"; fi', from, to);
-  },
-
-  move(from: string, to: string): string[] {
-    return ['mv', '-f', '--', from, to];
   },
 
   remove(...paths: string[]): string[] {

@@ -90,7 +90,7 @@ async function appContainerState(
   project: ComposeProject,
 ): Promise<ContainerState | undefined> {
   const ids = (
-    await executor.run(docker.containersOfProjectService(project.projectName, request.appService, true), {
+    await executor.run(docker.serviceContainers(request.appService, { name: project.projectName }, true), {
       check: false,
     })
   ).stdout

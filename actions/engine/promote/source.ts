@@ -72,7 +72,7 @@ async function runningContainers(
   deployPath: string,
   service: string,
 ): Promise<RunningContainer[]> {
-  const ids = (await executor.run(docker.runningContainersOfService(deployPath, service))).stdout
+  const ids = (await executor.run(docker.serviceContainers(service, { workingDir: deployPath }))).stdout
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
