@@ -28,7 +28,8 @@ export function parseIndexTargets(text) {
 
 // Higher is better; 0 = not a Debian `<codename> main` archive.
 function score(record, codename) {
-  if (record['Target-Of'] !== 'deb' || record.Identifier !== 'Packages' || record.Component !== 'main') return 0;
+  if (record['Target-Of'] !== 'deb' || record.Identifier !== 'Packages' || record.Component !== 'main')
+    return 0;
   if (!/^https?:\/\//.test(record['Repo-URI'] ?? '')) return 0;
   const origin = record.Origin;
   // Release info (from a downloaded Release file) tells a third-party archive that reuses the suite name.
@@ -65,9 +66,20 @@ export function pickDebianMirror(records, codename, lookedIn) {
   return { uri: best['Repo-URI'].replace(/\/+$/, ''), entry: best.Sourcesentry ?? '' };
 }
 
+/**
+ * Every configured entry, with Origin and Codename where apt has the Release file. (Without
+ * --no-release-info apt lists only the entries whose Release file it has downloaded.)
+ */
+export function withReleaseInfo(entries, entriesWithReleaseInfo) {
+  const byUri = new Map(entriesWithReleaseInfo.map((record) => [record.URI, record]));
+  return entries.map((record) => ({ ...byUri.get(record.URI), ...record }));
+}
+
 function osCodename() {
   try {
-    return /^VERSION_CODENAME=(.*)$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1]?.replace(/"/g, '') ?? '';
+    return (
+      /^VERSION_CODENAME=(.*)$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1]?.replace(/"/g, '') ?? ''
+    );
   } catch {
     return '';
   }
@@ -93,9 +105,14 @@ function main(argv) {
         `Dir::State::Lists=${base}var/lib/apt/lists`,
       ].flatMap((option) => ['-o', option])
     : [];
-  const text = execFileSync('apt-get', [...options, 'indextargets'], { encoding: 'utf8' });
+  const indextargets = (...extra) =>
+    parseIndexTargets(execFileSync('apt-get', [...options, 'indextargets', ...extra], { encoding: 'utf8' }));
   const lookedIn = `${sourceList} and ${sourceParts}/ (*.list, *.sources)`;
-  const result = pickDebianMirror(parseIndexTargets(text), codename, lookedIn);
+  const result = pickDebianMirror(
+    withReleaseInfo(indextargets('--no-release-info'), indextargets()),
+    codename,
+    lookedIn,
+  );
   if ('error' in result) {
     process.stderr.write(`debian-mirror: ${result.error}\n`);
     return 1;

@@ -87,7 +87,7 @@ write_file_if_changed() {
   local file=$1 want=$2 decision
   decision=$(file_decision "$file" "$want")
   [ "$decision" = unchanged ] && return 1
-  log "${decision%% *} $file"
+  log "$file: $decision"
   mkdir -p "$(dirname "$file")"
   printf '%s\n' "$want" >"$file.tmp"
   mv "$file.tmp" "$file"
@@ -131,7 +131,7 @@ package_changes() {
 recover_dpkg() {
   if [ -n "$(dpkg --audit 2>/dev/null)" ]; then
     log "dpkg was interrupted earlier: dpkg --configure -a"
-    dpkg --configure -a
+    dpkg --configure -a >&2
   fi
 }
 
