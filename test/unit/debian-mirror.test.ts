@@ -1,29 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseIndexTargets, pickDebianMirror } from '../../scripts/lib/debian-mirror.mjs';
 import { repoRoot } from '../support/paths.js';
+import { MACHINE_DEBIAN_SOURCES, makeAptRoot, removeAptRoots } from '../support/apt-root.js';
 
 // The sandbox installs Docker from Debian trixie through "the mirror this machine's apt uses". These tests give
 // apt itself sample source files (apt-get indextargets parses them) and check which mirror is picked.
 
-const roots: string[] = [];
-afterAll(() => roots.forEach((root) => rmSync(root, { recursive: true, force: true })));
-
-/** A directory tree with etc/apt/sources.list and etc/apt/sources.list.d/<name> files. */
-function aptRoot(files: { list?: string; parts?: Record<string, string> }): string {
-  const root = mkdtempSync(join(tmpdir(), 'deployer-apt-'));
-  roots.push(root);
-  mkdirSync(join(root, 'etc/apt/sources.list.d'), { recursive: true });
-  mkdirSync(join(root, 'var/lib/apt/lists'), { recursive: true });
-  writeFileSync(join(root, 'etc/apt/sources.list'), files.list ?? '');
-  for (const [name, text] of Object.entries(files.parts ?? {})) {
-    writeFileSync(join(root, 'etc/apt/sources.list.d', name), text);
-  }
-  return root;
-}
+afterAll(removeAptRoots);
+const aptRoot = makeAptRoot;
 
 function detect(root: string, codename = 'bookworm') {
   const run = spawnSync(
@@ -37,25 +22,9 @@ function detect(root: string, codename = 'bookworm') {
   return { status: run.status, uri, entry, stderr: run.stderr };
 }
 
-// This machine kind's own file: a snapshot URL in a comment right above the real URIs line.
-const MACHINE_SOURCES = `Types: deb
-# http://snapshot.debian.org/archive/debian/20250520T000000Z
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-# http://snapshot.debian.org/archive/debian-security/20250520T000000Z
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-`;
-
 describe('debian-mirror (apt reads the sample sources)', () => {
   it('ignores a comment above URIs: in a deb822 file and takes the URI apt uses', () => {
-    const root = aptRoot({ parts: { 'debian.sources': MACHINE_SOURCES } });
+    const root = aptRoot({ parts: { 'debian.sources': MACHINE_DEBIAN_SOURCES } });
     const found = detect(root);
     expect(found.status).toBe(0);
     expect(found.uri).toBe('http://deb.debian.org/debian');

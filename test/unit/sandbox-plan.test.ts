@@ -1,24 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../support/paths.js';
+import { MACHINE_DEBIAN_SOURCES, makeAptRoot, removeAptRoots } from '../support/apt-root.js';
 
 // `scripts/sandbox plan` prints the decisions `up` takes before it installs Docker: the mirror, the apt source file
 // it writes (or repairs) and the packages it asks for. Run against sample apt trees, so that the decisions are
 // checked even on a machine where Docker is already installed and `up` never takes the install path.
 
-const roots: string[] = [];
-afterAll(() => roots.forEach((root) => rmSync(root, { recursive: true, force: true })));
-
-const DEBIAN_SOURCES = `Types: deb
-# http://snapshot.debian.org/archive/debian/20250520T000000Z
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-`;
+afterAll(removeAptRoots);
 
 // What the sandbox wrote before this fix on this machine kind: the URL taken from the comment line.
 const BROKEN_TRIXIE_SOURCES = `Types: deb
@@ -29,15 +20,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 `;
 
 function machine(os: { id: string; codename: string }, parts: Record<string, string> = {}): string {
-  const root = mkdtempSync(join(tmpdir(), 'deployer-plan-'));
-  roots.push(root);
-  mkdirSync(join(root, 'etc/apt/sources.list.d'), { recursive: true });
-  mkdirSync(join(root, 'var/lib/apt/lists'), { recursive: true });
-  writeFileSync(join(root, 'etc/os-release'), `ID=${os.id}\nVERSION_CODENAME=${os.codename}\n`);
-  writeFileSync(join(root, 'etc/apt/sources.list'), '');
-  for (const [name, text] of Object.entries(parts))
-    writeFileSync(join(root, 'etc/apt/sources.list.d', name), text);
-  return root;
+  return makeAptRoot({ os, parts });
 }
 
 function plan(root: string, env: Record<string, string> = {}) {
@@ -55,7 +38,7 @@ const source = (root: string) => `${root}/etc/apt/sources.list.d/trixie.sources`
 
 describe('scripts/sandbox plan', () => {
   it('on bookworm: a trixie source with the mirror apt uses for bookworm, never a commented URL', () => {
-    const root = machine(bookworm, { 'debian.sources': DEBIAN_SOURCES });
+    const root = machine(bookworm, { 'debian.sources': MACHINE_DEBIAN_SOURCES });
     const result = plan(root);
     expect(result.status).toBe(0);
     expect(result.field('mirror')).toBe('http://deb.debian.org/debian');
@@ -72,7 +55,7 @@ describe('scripts/sandbox plan', () => {
 
   it('repairs a trixie source written earlier with a wrong URL instead of keeping it because it exists', () => {
     const root = machine(bookworm, {
-      'debian.sources': DEBIAN_SOURCES,
+      'debian.sources': MACHINE_DEBIAN_SOURCES,
       'trixie.sources': BROKEN_TRIXIE_SOURCES,
     });
     const result = plan(root);
@@ -84,7 +67,7 @@ describe('scripts/sandbox plan', () => {
   });
 
   it('keeps a trixie source that already says what up would write', () => {
-    const root = machine(bookworm, { 'debian.sources': DEBIAN_SOURCES });
+    const root = machine(bookworm, { 'debian.sources': MACHINE_DEBIAN_SOURCES });
     writeFileSync(source(root), plan(root).sourceFile);
     expect(plan(root).field('source file')).toBe(`${source(root)}: unchanged`);
   });
@@ -113,7 +96,7 @@ describe('scripts/sandbox plan', () => {
   });
 
   it('DEPLOYER_DEBIAN_MIRROR overrides the detection', () => {
-    const root = machine(bookworm, { 'debian.sources': DEBIAN_SOURCES });
+    const root = machine(bookworm, { 'debian.sources': MACHINE_DEBIAN_SOURCES });
     const result = plan(root, { DEPLOYER_DEBIAN_MIRROR: 'http://127.0.0.1:9/debian/' });
     expect(result.field('mirror')).toBe('http://127.0.0.1:9/debian');
     expect(result.field('mirror from')).toBe('DEPLOYER_DEBIAN_MIRROR');
