@@ -186,7 +186,7 @@ simulate_install() {
   inst=$(apt-get "${apt_options[@]}" install -s --no-install-recommends $(docker_package_args) | grep '^Inst ' || true)
   rm -rf "$tmp"
   local installs upgrades
-  installs=$(awk '$3 !~ /^\[/ {print $2}' <<<"$inst" | tr '\n' ' ')
+  installs=$(awk '$3 !~ /^\[/ {print $2}' <<<"$inst" | paste -sd ' ')
   upgrades=$(awk '$3 ~ /^\[/ {gsub(/[][]/, "", $3); gsub(/\(/, "", $4); print $2 " " $3 " -> " $4}' <<<"$inst")
   echo "simulation: would install: ${installs:-nothing}"
   echo "simulation: would upgrade: $([ -n "$upgrades" ] && paste -sd ';' <<<"$upgrades" || echo nothing)"
