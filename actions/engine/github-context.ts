@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Facts about the workflow run, from the environment a runner provides. */
 export function githubRun(env: NodeJS.ProcessEnv = process.env) {
   const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
@@ -17,4 +19,24 @@ export function githubRun(env: NodeJS.ProcessEnv = process.env) {
     eventPath: env.GITHUB_EVENT_PATH,
     workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
   };
+}
+
+/** The event payload the runner wrote to GITHUB_EVENT_PATH; `{}` outside a runner (no path set). */
+export function readEventPayload(env: NodeJS.ProcessEnv = process.env): unknown {
+  const path = env.GITHUB_EVENT_PATH;
+  if (!path) return {};
+  const event = env.GITHUB_EVENT_NAME || 'unknown';
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`GITHUB_EVENT_PATH (${path}) cannot be read for the ${event} event: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(
+      `GITHUB_EVENT_PATH (${path}) does not hold the ${event} event's payload as JSON: ${(error as Error).message}`,
+    );
+  }
 }

@@ -1,22 +1,17 @@
 import * as core from '@actions/core';
-import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { tmpdir } from 'node:os';
 import { LocalExecutor } from '../engine/exec/local.js';
+import { readEventPayload } from '../engine/github-context.js';
 import { gateInputs, runGate } from '../engine/gitleaks/gate.js';
-import { annotationsFor, summaryMarkdown } from '../engine/gitleaks/report.js';
+import { annotationsFor, settingsChangeBlocked, summaryMarkdown } from '../engine/gitleaks/report.js';
 import { readInputs } from '../engine/inputs.js';
-
-function readEvent(): unknown {
-  const path = process.env.GITHUB_EVENT_PATH;
-  if (!path) return {};
-  return JSON.parse(readFileSync(path, 'utf8'));
-}
 
 async function main(): Promise<void> {
   const inputs = readInputs(gateInputs);
   const result = await runGate(inputs, {
     eventName: process.env.GITHUB_EVENT_NAME ?? 'workflow_dispatch',
-    payload: readEvent(),
+    payload: readEventPayload(),
     workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
     runnerTemp: process.env.RUNNER_TEMP ?? tmpdir(),
     platform: process.platform,
@@ -39,14 +34,25 @@ async function main(): Promise<void> {
     const { message, ...properties } = annotation;
     core.error(message, properties);
   }
+  for (const allow of result.inlineAllows) {
+    core.warning(`gitleaks:allow added in commit ${allow.commit.slice(0, 7)}: gitleaks skips this line`, {
+      title: 'gitleaks: inline allow',
+      file: posix.join(result.repositoryPrefix, allow.file),
+      startLine: allow.line,
+    });
+  }
+  const failures: string[] = [];
   if (result.findings.length > 0) {
-    core.setFailed(
+    failures.push(
       `gitleaks found ${result.findings.length} secret(s) (${result.scope}). ` +
         'See the annotations and the job summary; values are redacted.',
     );
   } else {
     core.info(`No secrets found (${result.scope}).`);
   }
+  const blocked = settingsChangeBlocked(result);
+  if (blocked) failures.push(blocked);
+  if (failures.length) core.setFailed(failures.join('\n'));
 }
 
 main().catch((error: unknown) => {

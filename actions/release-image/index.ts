@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { dockerfileStages } from '../engine/commands/buildx.js';
 import { REGISTRY_PATTERN } from '../engine/commands/registry.js';
 import { LocalExecutor } from '../engine/exec/local.js';
+import { readEventPayload } from '../engine/github-context.js';
 import { input, InputError, mask, readInputs } from '../engine/inputs.js';
 import { checkExtras, repositoryPath, type ReleaseRequest } from '../engine/release/plan.js';
 import { publishRelease, type Reporter } from '../engine/release/release.js';
@@ -37,12 +38,6 @@ const shape = {
   cache: input.boolean(false),
   'no-cache': input.boolean(false),
 };
-
-function readEvent(): unknown {
-  const path = process.env.GITHUB_EVENT_PATH;
-  if (!path || !existsSync(path)) return {};
-  return JSON.parse(readFileSync(path, 'utf8')) as unknown;
-}
 
 function checkTarget(stages: string[], dockerfile: string, target: string, name: string): void {
   if (!stages.includes(target.toLowerCase()))
@@ -105,7 +100,7 @@ async function main(): Promise<void> {
     );
   checkExtras(inputs.labels, inputs['build-args']);
 
-  const event = readEvent();
+  const event = readEventPayload();
   const picked = pickSha({
     input: inputs.sha,
     eventName: process.env.GITHUB_EVENT_NAME ?? '',

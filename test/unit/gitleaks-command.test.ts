@@ -6,8 +6,29 @@ import {
   judgeRun,
   LEAKS_EXIT_CODE,
 } from '../../actions/engine/gitleaks/command.js';
+import type { GitleaksCli } from '../../actions/engine/gitleaks/cli.js';
 
-const command = { binary: '/opt/gitleaks', source: '.', reportPath: '/tmp/r/git.sarif' };
+const modern: GitleaksCli = {
+  version: '8.28.0',
+  label: '8.28.0',
+  style: 'git',
+  flags: new Set(['no-banner', 'no-color', 'redact', 'exit-code', 'report-format', 'report-path', 'config']),
+};
+// Debian's 8.16 build: `detect`, no --no-color.
+const debian816: GitleaksCli = {
+  label: 'of unknown version',
+  style: 'detect',
+  flags: new Set([
+    'no-banner',
+    'redact',
+    'exit-code',
+    'report-format',
+    'report-path',
+    'config',
+    'baseline-path',
+  ]),
+};
+const command = { binary: '/opt/gitleaks', cli: modern, source: '.', reportPath: '/tmp/r/git.sarif' };
 
 describe('gitleaks command lines', () => {
   it('runs `gitleaks git` over exactly the computed range, redacted, with a SARIF report', () => {
@@ -21,12 +42,46 @@ describe('gitleaks command lines', () => {
       '--report-format=sarif',
       '--report-path=/tmp/r/git.sarif',
       '--config=/repo/.gitleaks.toml',
-      '--log-opts=a..b',
+      '--log-opts=--diff-merges=first-parent a..b',
       '.',
     ]);
     expect(gitScanArgv({ ...command, logOpts: ['--full-history', '--all'] })).toContain(
-      '--log-opts=--full-history --all',
+      '--log-opts=--diff-merges=first-parent --full-history --all',
     );
+  });
+
+  it('uses `detect --source` and only the flags a pre-8.19 gitleaks has', () => {
+    expect(
+      gitScanArgv({
+        ...command,
+        cli: debian816,
+        baseline: '/w/base.json',
+        logOpts: ['a..b'],
+        source: '/w/src',
+      }),
+    ).toEqual([
+      '/opt/gitleaks',
+      'detect',
+      '--no-banner',
+      '--redact',
+      `--exit-code=${LEAKS_EXIT_CODE}`,
+      '--report-format=sarif',
+      '--report-path=/tmp/r/git.sarif',
+      '--baseline-path=/w/base.json',
+      '--log-opts=--diff-merges=first-parent a..b',
+      '--source=/w/src',
+    ]);
+    expect(dirScanArgv({ ...command, cli: debian816 })).toEqual([
+      '/opt/gitleaks',
+      'detect',
+      '--no-git',
+      '--no-banner',
+      '--redact',
+      `--exit-code=${LEAKS_EXIT_CODE}`,
+      '--report-format=sarif',
+      '--report-path=/tmp/r/git.sarif',
+      '--source=.',
+    ]);
   });
 
   it('refuses log options gitleaks would split differently', () => {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { annotationsFor, summaryMarkdown } from '../../actions/engine/gitleaks/report.js';
+import {
+  annotationsFor,
+  settingsChangeBlocked,
+  summaryMarkdown,
+} from '../../actions/engine/gitleaks/report.js';
 import type { Finding } from '../../actions/engine/gitleaks/sarif.js';
 
 const sha = '2370f44d24ff2cbb0205b94cf5fb8e0a6312a103';
@@ -48,6 +52,10 @@ describe('summaryMarkdown', () => {
     workingTree: false,
     allowlisted: 0,
     sarifPath: '/tmp/results.sarif',
+    settingsOrigin: 'the base commit aaaaaaa',
+    settingsChanged: [],
+    settingsChangesAllowed: false,
+    inlineAllows: [],
   };
 
   it('tables rule, commit, file, line and fingerprint, escaping markdown', () => {
@@ -67,5 +75,27 @@ describe('summaryMarkdown', () => {
     const failed = summaryMarkdown({ ...base, findings: [], error: 'git scan: gitleaks exited with code 2' });
     expect(failed).toContain('**The scan did not complete**: git scan: gitleaks exited with code 2');
     expect(failed).not.toContain('No secrets found');
+  });
+
+  it('names where the settings came from, which settings files changed, and the inline allows', () => {
+    const changed = { ...base, findings: [], settingsChanged: ['.gitleaks.toml', '.gitleaksignore'] };
+    const text = summaryMarkdown(changed);
+    expect(text).toContain('settings (config, .gitleaksignore, baseline) from the base commit aaaaaaa.');
+    expect(text).toContain(
+      "**The changes modify gitleaks' settings**, so the gate fails: `.gitleaks.toml`, `.gitleaksignore`.",
+    );
+    expect(settingsChangeBlocked(changed)).toMatch(
+      /^The changes modify gitleaks' settings \(\.gitleaks\.toml, /,
+    );
+    const allowed = { ...changed, settingsChangesAllowed: true, settingsOrigin: 'the checkout' };
+    expect(settingsChangeBlocked(allowed)).toBeUndefined();
+    expect(summaryMarkdown(allowed)).toContain('allowed by `allow-config-changes`; they were used');
+    const inline = summaryMarkdown({
+      ...base,
+      findings: [],
+      inlineAllows: [{ commit: '2370f44d24ff2cbb0205b94cf5fb8e0a6312a103', file: 'a.py', line: 3 }],
+    });
+    expect(inline).toContain('1 added line carries an inline `gitleaks:allow`, which gitleaks skips:');
+    expect(inline).toContain('| `2370f44` | a.py | 3 |');
   });
 });

@@ -18,6 +18,7 @@ describe('scanScope', () => {
         head: { sha: b, fetchRef: 'refs/pull/12/head' },
         base: { kind: 'commit', sha: a, fetchRef: 'refs/heads/main' },
         sizeHint: 250,
+        settingsFromBase: true,
         description: 'pull request #12 (aaaaaaa..bbbbbbb)',
       });
     },
@@ -32,10 +33,11 @@ describe('scanScope', () => {
       kind: 'commits',
       head: { sha: b, fetchRef: ref },
       base: { kind: 'commit', sha: a, fetchRef: 'refs/heads/main' },
+      settingsFromBase: true,
     });
   });
 
-  it('push: before..after, falling back to the default branch when before is gone', () => {
+  it('push to the default branch: before..after, its whole history when before is gone', () => {
     const scope = scanScope('push', {
       ref: 'refs/heads/main',
       before: a,
@@ -46,8 +48,21 @@ describe('scanScope', () => {
     expect(scope).toEqual({
       kind: 'commits',
       head: { sha: b, fetchRef: 'refs/heads/main' },
-      base: { kind: 'commit', sha: a, orDefaultBranch: 'main' },
+      base: { kind: 'commit', sha: a, ifGone: { kind: 'none' } },
       description: 'force push to branch main (aaaaaaa..bbbbbbb)',
+    });
+  });
+
+  it('force push to a topic branch: if its before is gone, the commits not on the default branch', () => {
+    const scope = scanScope('push', {
+      ref: 'refs/heads/topic',
+      before: a,
+      after: b,
+      forced: true,
+      repository: { default_branch: 'main' },
+    });
+    expect(scope).toMatchObject({
+      base: { kind: 'commit', sha: a, ifGone: { kind: 'default-branch', branch: 'main' } },
     });
   });
 

@@ -1,45 +1,55 @@
 // The gitleaks command lines, and what a finished run means. No I/O here.
 import { stripVTControlCharacters } from 'node:util';
+import type { GitleaksCli } from './cli.js';
 
 /** Exit code asked of gitleaks when it finds leaks: distinct from its own failures (1 fatal, 2 panic, 126 flags). */
 export const LEAKS_EXIT_CODE = 99;
 
 export interface ScanCommand {
   binary: string;
-  /** The repository (git) or directory (dir) to scan. */
+  cli: GitleaksCli;
+  /** The repository (history) or directory (working tree) to scan. */
   source: string;
   reportPath: string;
   config?: string;
+  baseline?: string;
 }
 
+/** Merge commits show their diff against the first parent: a conflict resolution can add a secret too. */
+export const MERGE_DIFFS = '--diff-merges=first-parent';
+
 function common(command: ScanCommand): string[] {
+  const has = (flag: string) => command.cli.flags.has(flag);
   return [
-    '--no-banner',
-    '--no-color',
+    ...(has('no-banner') ? ['--no-banner'] : []),
+    ...(has('no-color') ? ['--no-color'] : []),
     '--redact',
     `--exit-code=${LEAKS_EXIT_CODE}`,
     '--report-format=sarif',
     `--report-path=${command.reportPath}`,
     ...(command.config ? [`--config=${command.config}`] : []),
+    ...(command.baseline ? [`--baseline-path=${command.baseline}`] : []),
   ];
 }
 
-/** `gitleaks git` over exactly `logOpts` (gitleaks hands them to `git log -p -U0`, split on spaces). */
+/**
+ * The history scan over exactly `logOpts`: `gitleaks git <source>` (8.19+) or `gitleaks detect --source`
+ * (earlier). gitleaks hands the options to `git log -p -U0`, split on spaces.
+ */
 export function gitScanArgv(command: ScanCommand & { logOpts: readonly string[] }): string[] {
   if (command.logOpts.length === 0 || command.logOpts.some((word) => word === '' || /\s/.test(word))) {
     throw new Error(`log options must be single words: ${JSON.stringify(command.logOpts)}`);
   }
-  return [
-    command.binary,
-    'git',
-    ...common(command),
-    `--log-opts=${command.logOpts.join(' ')}`,
-    command.source,
-  ];
+  const logOpts = `--log-opts=${[MERGE_DIFFS, ...command.logOpts].join(' ')}`;
+  return command.cli.style === 'git'
+    ? [command.binary, 'git', ...common(command), logOpts, command.source]
+    : [command.binary, 'detect', ...common(command), logOpts, `--source=${command.source}`];
 }
 
 export function dirScanArgv(command: ScanCommand): string[] {
-  return [command.binary, 'dir', ...common(command), command.source];
+  return command.cli.style === 'git'
+    ? [command.binary, 'dir', ...common(command), command.source]
+    : [command.binary, 'detect', '--no-git', ...common(command), `--source=${command.source}`];
 }
 
 export type RunOutcome = { kind: 'completed'; report: string } | { kind: 'failed'; reason: string };

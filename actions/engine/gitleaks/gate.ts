@@ -2,14 +2,16 @@
 // merge and filter the reports. The entry turns the result into annotations, summary and outputs.
 import * as core from '@actions/core';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { Executor } from '../exec/executor.js';
 import { input, InputError, type InputsOf } from '../inputs.js';
 import { allowedByCommit, commitAllowlists } from './allowlist.js';
-import { dirScanArgv, gitScanArgv, judgeRun } from './command.js';
+import { probeGitleaks } from './cli.js';
+import { dirScanArgv, gitScanArgv, judgeRun, MERGE_DIFFS } from './command.js';
 import { GitRepository } from './git.js';
 import { prepareRange } from './history.js';
+import { inlineAllows, type InlineAllow } from './inline-allows.js';
 import { installGitleaks } from './install.js';
 import { DEFAULT_DOWNLOAD_URL, DEFAULT_GITLEAKS_VERSION, expectedSha256, releaseAsset } from './release.js';
 import {
@@ -22,6 +24,13 @@ import {
   type SarifLog,
 } from './sarif.js';
 import { SCAN_RANGE, scanScope } from './scope.js';
+import {
+  baseSettings,
+  changedSettings,
+  checkoutSettings,
+  IGNORE_FILE,
+  type SettingsPaths,
+} from './settings.js';
 
 export const gateInputs = {
   version: input.matching(/^\d+\.\d+\.\d+$/, 'a gitleaks version such as 8.28.0', DEFAULT_GITLEAKS_VERSION),
@@ -31,6 +40,8 @@ export const gateInputs = {
   'scan-mode': input.oneOf(['git', 'dir'], 'git'),
   'scan-range': input.matching(SCAN_RANGE, 'a revision or <rev>..<rev>, such as v1.0..HEAD'),
   config: input.optional(),
+  baseline: input.optional(),
+  'allow-config-changes': input.boolean(false),
   'repository-path': input.withDefault('.'),
   'sarif-path': input.optional(),
   remote: input.matching(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'a git remote name such as origin', 'origin'),
@@ -50,6 +61,14 @@ export interface GateContext {
 
 export interface GateResult {
   version: string;
+  /** Where the config, .gitleaksignore and baseline were read from. */
+  settingsOrigin: string;
+  /** Settings files the pull request or merge queue changes. */
+  settingsChanged: string[];
+  /** Whether such changes are allowed (`allow-config-changes`); the gate fails on them otherwise. */
+  settingsChangesAllowed: boolean;
+  /** Lines the range adds with an inline `gitleaks:allow`. */
+  inlineAllows: InlineAllow[];
   scope: string;
   logOpts?: string;
   commitsScanned: number;
@@ -66,7 +85,11 @@ export interface GateResult {
 interface Plan {
   binary: () => Promise<string>;
   repo: string;
+  /** Repository-relative paths of the settings files. */
+  paths: SettingsPaths;
+  /** The checkout's config file, when it has one. */
   config?: string;
+  baseline?: string;
   sarifPath: string;
 }
 
@@ -79,11 +102,19 @@ export function planGate(inputs: GateInputs, ctx: GateContext): Plan {
   const config = inputs.config ? resolve(repo, inputs.config) : join(repo, '.gitleaks.toml');
   if (inputs.config && !isFile(config))
     throw new InputError('config', `expected a gitleaks config file, found none at ${config}`);
+  const baseline = inputs.baseline ? resolve(repo, inputs.baseline) : undefined;
+  if (baseline && !isFile(baseline))
+    throw new InputError('baseline', `expected a gitleaks baseline report, found none at ${baseline}`);
   const sarifPath = resolve(
     ctx.workspace,
     inputs['sarif-path'] ?? join(ctx.runnerTemp, 'gitleaks-gate', 'results.sarif'),
   );
-  const common = { repo, config: isFile(config) ? config : undefined, sarifPath };
+  const paths = {
+    config: inside(repo, config, 'config'),
+    ignore: IGNORE_FILE,
+    baseline: baseline && inside(repo, baseline, 'baseline'),
+  };
+  const common = { repo, paths, config: isFile(config) ? config : undefined, baseline, sarifPath };
   const preinstalled = inputs['gitleaks-path'];
   if (preinstalled) {
     const path = resolve(ctx.workspace, preinstalled);
@@ -106,9 +137,11 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
   const plan = planGate(inputs, ctx);
   const scope = scanScope(ctx.eventName, ctx.payload, inputs['scan-range']);
   const binary = await plan.binary();
-  const version = (await ctx.executor.run([binary, 'version'])).stdout.trim() || 'unknown';
-  core.info(`gitleaks ${version} at ${binary}`);
-  if (plan.config) core.info(`Config: ${plan.config}`);
+  const cli = await probeGitleaks(ctx.executor, binary);
+  core.info(`gitleaks ${cli.label} at ${binary} (${cli.style === 'git' ? 'git/dir' : 'detect'} commands)`);
+  if (plan.baseline && !cli.flags.has('baseline-path')) {
+    throw new InputError('baseline', `needs a gitleaks with --baseline-path; gitleaks ${cli.label} has none`);
+  }
 
   const repo = new GitRepository(ctx.executor, plan.repo, inputs.remote);
   const range = await prepareRange(repo, scope, { info: core.info, warning: core.warning });
@@ -120,8 +153,31 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
 
   mkdirSync(ctx.runnerTemp, { recursive: true });
   const work = mkdtempSync(join(ctx.runnerTemp, 'gitleaks-gate-'));
+  const fromBase = scope.kind === 'commits' && scope.settingsFromBase === true && range?.base !== undefined;
+  const allowChanges = inputs['allow-config-changes'];
+  const checkout = checkoutSettings(
+    plan.repo,
+    plan,
+    plan.config ? readFileSync(plan.config, 'utf8') : undefined,
+  );
+  const settings =
+    fromBase && !allowChanges ? await baseSettings(repo, plan.paths, range.base!, work) : checkout;
+  const settingsChanged =
+    fromBase && range.head
+      ? await changedSettings(repo, plan.paths, { base: range.base!, head: range.head })
+      : [];
+  core.info(`Settings (config, ${IGNORE_FILE}, baseline) from ${settings.origin}`);
+  if (settings.config) core.info(`Config: ${settings.config}`);
+
   const result: GateResult = {
-    version,
+    version: cli.label,
+    settingsOrigin: settings.origin,
+    settingsChanged,
+    settingsChangesAllowed: allowChanges,
+    inlineAllows:
+      range && range.commits.length > 0 && scope.kind !== 'all'
+        ? inlineAllows(await repo.patchLog([MERGE_DIFFS, '-Ggitleaks:allow', ...range.logOpts]))
+        : [],
     scope: scope.description,
     logOpts: range?.logOpts.join(' '),
     commitsScanned: range?.commits.length ?? 0,
@@ -132,22 +188,30 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
     repositoryPrefix: relative(ctx.workspace, plan.repo).split('\\').join('/'),
   };
   const reports: SarifLog[] = [];
-  const scans: { name: string; argv: string[]; reportPath: string }[] = [];
-  const command = { binary, source: '.', config: plan.config };
+  const scans: { name: string; argv: string[]; reportPath: string; cwd: string }[] = [];
   if (range && range.commits.length > 0) {
     const reportPath = join(work, 'git.sarif');
+    const command = {
+      binary,
+      cli,
+      source: settings.source,
+      config: settings.config,
+      baseline: settings.baseline,
+    };
     scans.push({
       name: 'git',
       reportPath,
+      cwd: settings.source,
       argv: gitScanArgv({ ...command, reportPath, logOpts: range.logOpts }),
     });
   }
   if (result.workingTree) {
     const reportPath = join(work, 'dir.sarif');
-    scans.push({ name: 'dir', reportPath, argv: dirScanArgv({ ...command, reportPath }) });
+    const command = { binary, cli, source: '.', config: settings.config, baseline: settings.baseline };
+    scans.push({ name: 'dir', reportPath, cwd: plan.repo, argv: dirScanArgv({ ...command, reportPath }) });
   }
   for (const scan of scans) {
-    const outcome = await runScan(ctx.executor, scan.argv, scan.reportPath, plan.repo);
+    const outcome = await runScan(ctx.executor, scan.argv, scan.reportPath, scan.cwd);
     if (outcome.kind === 'failed') return { ...result, error: `${scan.name} scan: ${outcome.reason}` };
     try {
       reports.push(parseSarif(outcome.report));
@@ -156,8 +220,8 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
     }
   }
 
-  let merged = reports.length ? mergeSarif(reports) : emptySarif(version.replace(/^v/, ''));
-  const allowlists = plan.config ? commitAllowlists(readFileSync(plan.config, 'utf8')) : [];
+  let merged = reports.length ? mergeSarif(reports) : emptySarif(cli.version ?? 'unknown');
+  const allowlists = settings.configText ? commitAllowlists(settings.configText) : [];
   const before = findingsOf(merged).length;
   merged = withoutFindings(merged, (finding) => allowedByCommit(finding, allowlists));
   result.findings = findingsOf(merged);
@@ -185,6 +249,15 @@ function lineLogger(emit: (line: string) => void): (chunk: string) => void {
     pending = lines.pop() ?? '';
     for (const line of lines) if (line.trim()) emit(stripVTControlCharacters(line));
   };
+}
+
+/** `path` relative to the repository, for reading it from another commit; refused outside it. */
+function inside(repo: string, path: string, name: string): string {
+  const rel = relative(repo, path).split('\\').join('/');
+  if (rel.startsWith('../') || rel === '..' || isAbsolute(rel)) {
+    throw new InputError(name, `expected a path inside the repository, got ${path}`);
+  }
+  return rel;
 }
 
 function isFile(path: string): boolean {

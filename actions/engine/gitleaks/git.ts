@@ -58,8 +58,34 @@ export class GitRepository {
     return this.resolve('FETCH_HEAD');
   }
 
-  async mergeBaseExists(a: string, b: string): Promise<boolean> {
-    return (await this.git(['merge-base', a, b], false)).code === 0;
+  /** The text of `path` in `commit`, or undefined when the commit has no such file. */
+  async fileAt(commit: string, path: string): Promise<string | undefined> {
+    const result = await this.git(['cat-file', 'blob', `${commit}:${path}`], false);
+    return result.code === 0 ? result.stdout : undefined;
+  }
+
+  async mergeBase(a: string, b: string): Promise<string | undefined> {
+    const result = await this.git(['merge-base', a, b], false);
+    return result.code === 0 ? result.stdout.trim() : undefined;
+  }
+
+  /** Which of `paths` differ between two commits (paths taken literally, not as patterns). */
+  async changedPaths(from: string, to: string, paths: string[]): Promise<string[]> {
+    const literal = paths.map((path) => `:(literal)${path}`);
+    const { stdout } = await this.git(['diff', '--name-only', '--no-renames', from, to, '--', ...literal]);
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  /** `git log -p -U0` over `logOpts`, as gitleaks reads the history (merges against their first parent). */
+  async patchLog(logOpts: string[]): Promise<string> {
+    const { stdout } = await this.git(['log', '-p', '-U0', '--no-color', '--no-ext-diff', ...logOpts]);
+    return stdout;
+  }
+
+  /** The repository's git directory: a scan source in which no checked-out file steers gitleaks. */
+  async gitDir(): Promise<string> {
+    const { stdout } = await this.git(['rev-parse', '--absolute-git-dir']);
+    return stdout.trim();
   }
 
   async revList(args: string[]): Promise<string[]> {

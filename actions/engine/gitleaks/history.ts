@@ -9,6 +9,9 @@ export interface ScanRange {
   /** Every commit in the range, newest first, as `git rev-list` lists them. */
   commits: string[];
   description: string;
+  /** The commits the range runs between, where it has both ends (not for a full-history scan). */
+  head?: string;
+  base?: string;
 }
 
 export type HistoryStep = { kind: 'done' } | { kind: 'deepen'; by: number } | { kind: 'unshallow' };
@@ -78,7 +81,16 @@ export async function prepareRange(
       const head = await obtain(repo, scope.head.sha, scope.head.fetchRef, shallow);
       if (!head) throw new HistoryError(`Cannot fetch the head commit ${scope.head.sha} from ${repo.remote}`);
       const base = await obtainBase(repo, scope.base, shallow, log);
-      return wholeRange(repo, head, base, scope.description, log, scope.sizeHint);
+      const range = await wholeRange(repo, head, base, scope.description, log, scope.sizeHint);
+      const replaced = scope.base.kind === 'commit' ? scope.base.sha : undefined;
+      if (replaced && base !== undefined && base !== replaced && range.commits.length === 0) {
+        log.warning(
+          `Every commit of ${scope.head.sha.slice(0, 7)} is on the default branch, yet the push replaced ` +
+            `${replaced.slice(0, 7)}: scanning the whole history of ${scope.head.sha.slice(0, 7)}`,
+        );
+        return wholeRange(repo, head, undefined, scope.description, log);
+      }
+      return range;
     }
   }
 }
@@ -114,13 +126,14 @@ async function obtainBase(
   if (base.kind === 'commit') {
     const sha = await obtain(repo, base.sha, base.fetchRef, shallow);
     if (sha) return sha;
-    if (!base.orDefaultBranch)
-      throw new HistoryError(`Cannot fetch the base commit ${base.sha} from ${repo.remote}`);
-    log.warning(
-      `The commit before the push (${base.sha.slice(0, 7)}) is gone from ${repo.remote}, as after a force push ` +
-        `that rewrote it: scanning every commit not on ${base.orDefaultBranch} instead`,
-    );
-    return defaultBranchTip(repo, base.orDefaultBranch, shallow, log);
+    if (!base.ifGone) throw new HistoryError(`Cannot fetch the base commit ${base.sha} from ${repo.remote}`);
+    const gone = `The commit before the push (${base.sha.slice(0, 7)}) is gone from ${repo.remote}, as after a force push that rewrote it`;
+    if (base.ifGone.kind === 'none') {
+      log.warning(`${gone}: scanning the whole history of the pushed commit instead`);
+      return undefined;
+    }
+    log.warning(`${gone}: scanning every commit not on ${base.ifGone.branch} instead`);
+    return defaultBranchTip(repo, base.ifGone.branch, shallow, log);
   }
   return defaultBranchTip(repo, base.branch, shallow, log);
 }
@@ -154,12 +167,12 @@ async function wholeRange(
     const step = nextHistoryStep({
       shallow,
       hasBase: base !== undefined,
-      mergeBaseFound: base === undefined || !shallow || (await repo.mergeBaseExists(head, base)),
+      mergeBaseFound: base === undefined || !shallow || (await repo.mergeBase(head, base)) !== undefined,
       rangeHitsBoundary: commits.some((sha) => boundary.has(sha)),
       round,
       sizeHint,
     });
-    if (step.kind === 'done') return { logOpts, commits, description };
+    if (step.kind === 'done') return { logOpts, commits, description, head, base };
     if (step.kind === 'deepen') {
       log.info(`The checkout is shallow and cuts the range short: deepening it by ${step.by} commits`);
       const fetched = await repo.fetch(wants, { deepen: step.by });
@@ -175,7 +188,7 @@ async function wholeRange(
       if (again.some((sha) => boundaryNow.has(sha))) {
         throw new HistoryError('The history stays shallow after --unshallow; cannot list the whole range');
       }
-      return { logOpts, commits: again, description };
+      return { logOpts, commits: again, description, head, base };
     }
   }
 }

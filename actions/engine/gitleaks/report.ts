@@ -1,6 +1,7 @@
 // What a user reads about a scan: one annotation per finding and the job summary. Findings carry no
 // secret (gitleaks runs with --redact and only rule, place and fingerprint are shown).
 import { posix } from 'node:path';
+import type { InlineAllow } from './inline-allows.js';
 import type { Finding } from './sarif.js';
 
 export interface Annotation {
@@ -29,6 +30,10 @@ export function annotationsFor(findings: readonly Finding[], prefix = ''): Annot
 
 export interface ScanSummary {
   version: string;
+  settingsOrigin: string;
+  settingsChanged: readonly string[];
+  settingsChangesAllowed: boolean;
+  inlineAllows: readonly InlineAllow[];
   scope: string;
   commitsScanned: number;
   workingTree: boolean;
@@ -49,7 +54,8 @@ export function summaryMarkdown(summary: ScanSummary): string {
   const lines = [
     '## gitleaks-gate',
     '',
-    `Scope: ${cell(summary.scope)}; scanned ${scanned} with gitleaks ${cell(summary.version)}.`,
+    `Scope: ${cell(summary.scope)}; scanned ${scanned} with gitleaks ${cell(summary.version)}, ` +
+      `settings (config, .gitleaksignore, baseline) from ${cell(summary.settingsOrigin)}.`,
     '',
   ];
   if (summary.error) {
@@ -69,6 +75,25 @@ export function summaryMarkdown(summary: ScanSummary): string {
       '',
     );
   }
+  if (summary.settingsChanged.length) {
+    lines.push(
+      summary.settingsChangesAllowed
+        ? `The changes modify gitleaks' settings (allowed by \`allow-config-changes\`; they were used): ${summary.settingsChanged.map((f) => `\`${cell(f)}\``).join(', ')}.`
+        : `**The changes modify gitleaks' settings**, so the gate fails: ${summary.settingsChanged.map((f) => `\`${cell(f)}\``).join(', ')}. ` +
+            `The scan used ${cell(summary.settingsOrigin)}; where code owners review these files, set \`allow-config-changes: true\`.`,
+      '',
+    );
+  }
+  if (summary.inlineAllows.length) {
+    lines.push(
+      `${summary.inlineAllows.length} added line${summary.inlineAllows.length === 1 ? '' : 's'} carr${summary.inlineAllows.length === 1 ? 'ies' : 'y'} an inline \`gitleaks:allow\`, which gitleaks skips:`,
+      '',
+      '| Commit | File | Line |',
+      '| --- | --- | --- |',
+      ...summary.inlineAllows.map((a) => `| \`${short(a.commit)}\` | ${cell(a.file)} | ${a.line} |`),
+      '',
+    );
+  }
   if (summary.allowlisted) {
     lines.push(
       `${summary.allowlisted} finding(s) skipped: their commit is in a global allowlist of the config.`,
@@ -77,4 +102,14 @@ export function summaryMarkdown(summary: ScanSummary): string {
   }
   lines.push(`SARIF: \`${summary.sarifPath}\``, '');
   return lines.join('\n');
+}
+
+/** Why the gate fails although gitleaks may have found nothing: the changes steer the scan. */
+export function settingsChangeBlocked(summary: ScanSummary): string | undefined {
+  if (!summary.settingsChanged.length || summary.settingsChangesAllowed) return undefined;
+  return (
+    `The changes modify gitleaks' settings (${summary.settingsChanged.join(', ')}); the scan used ` +
+    `${summary.settingsOrigin}. A change to them needs a review the scan cannot give: where code owners review ` +
+    'these files, set allow-config-changes: true.'
+  );
 }

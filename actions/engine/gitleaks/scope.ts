@@ -9,10 +9,17 @@ const REF = /^refs\/(?!.*\.\.)[A-Za-z0-9._/+@-]+$/;
 const objectId = z.string().regex(OBJECT_ID);
 const ref = z.string().regex(REF);
 
+/**
+ * What to scan when a push's `before` commit cannot be fetched (a force push rewrote it away): the commits
+ * not on the default branch (a topic branch), or the whole history of the head (the default branch itself,
+ * or no default branch known). Never nothing: the push brought commits.
+ */
+export type GoneBase = { kind: 'default-branch'; branch: string } | { kind: 'none' };
+
 /** Where the commits to exclude come from. */
 export type Base =
-  /** Exclude what this commit reaches; when it cannot be fetched (rewritten away), fall back to the default branch. */
-  | { kind: 'commit'; sha: string; fetchRef?: string; orDefaultBranch?: string }
+  /** Exclude what this commit reaches; when it cannot be fetched, `ifGone` (pull requests: fail). */
+  | { kind: 'commit'; sha: string; fetchRef?: string; ifGone?: GoneBase }
   /** Exclude what the default branch reaches: the commits a new branch or tag brings. */
   | { kind: 'default-branch'; branch: string }
   /** Exclude nothing: the whole history of the head (a repository's first push). */
@@ -25,6 +32,11 @@ export type ScanScope =
       base: Base;
       /** How many commits the event says it brings (pull requests), to deepen a shallow clone in one go. */
       sizeHint?: number;
+      /**
+       * The changes come from someone who must not steer the scan (pull requests, merge queues): gitleaks'
+       * settings are read from the base commit, and changes to them fail the gate.
+       */
+      settingsFromBase?: boolean;
       description: string;
     }
   /** `scan-range`: revision names to resolve in the repository. */
@@ -104,6 +116,7 @@ export function scanScope(eventName: string, payload: unknown, scanRange?: strin
         head: { sha: head.sha, fetchRef: `refs/pull/${event.number}/head` },
         base: { kind: 'commit', sha: base.sha, fetchRef: safeBranchRef(base.ref) },
         sizeHint: commits,
+        settingsFromBase: true,
         description: `pull request #${event.number} (${short(base.sha)}..${short(head.sha)})`,
       };
     }
@@ -113,6 +126,7 @@ export function scanScope(eventName: string, payload: unknown, scanRange?: strin
         kind: 'commits',
         head: { sha: group.head_sha, fetchRef: group.head_ref },
         base: { kind: 'commit', sha: group.base_sha, fetchRef: group.base_ref },
+        settingsFromBase: true,
         description: `merge group ${group.head_ref ?? short(group.head_sha)} (${short(group.base_sha)}..${short(group.head_sha)})`,
       };
     }
@@ -147,10 +161,14 @@ function pushScope(event: z.infer<typeof pushEvent>): ScanScope {
       description: `push creating ${what}: commits not on ${defaultBranch} up to ${short(event.after)}`,
     };
   }
+  const ifGone: GoneBase =
+    defaultBranch && event.ref !== `refs/heads/${defaultBranch}`
+      ? { kind: 'default-branch', branch: defaultBranch }
+      : { kind: 'none' };
   return {
     kind: 'commits',
     head,
-    base: { kind: 'commit', sha: event.before, orDefaultBranch: defaultBranch },
+    base: { kind: 'commit', sha: event.before, ifGone },
     description: `${event.forced ? 'force push' : 'push'} to ${what} (${short(event.before)}..${short(event.after)})`,
   };
 }
