@@ -60,6 +60,7 @@ export function readSandbox() {
     registryPassword: env.SANDBOX_REGISTRY_PASSWORD,
     baseImage: env.SANDBOX_BASE_IMAGE,
     deployRoot: env.SANDBOX_DEPLOY_ROOT,
+    gitleaksDebian: env.SANDBOX_GITLEAKS_DEBIAN,
   };
 }
 

@@ -107,6 +107,8 @@ export interface SandboxFacts {
   registryPassword: string;
   baseImage: string;
   deployRoot: string;
+  /** Debian's gitleaks (8.16 in trixie, prints no version), unpacked: a native binary for the tests. */
+  gitleaksDebian: string;
 }
 
 export interface ChainEnvironment {

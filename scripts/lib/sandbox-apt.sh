@@ -101,9 +101,9 @@ docker_package_args() {
 # apt reads trixie's index from the source only if the mirror serves it; `apt-get update` merely warns otherwise.
 trixie_readable() { apt-cache "$@" madison docker.io 2>/dev/null | grep -q ' trixie/main '; }
 
-ensure_docker_source() {
+ensure_trixie_source() {
   [ "$DOCKER_SUITE" = trixie ] || return 0
-  log "Docker packages from Debian trixie at $DEBIAN_MIRROR (mirror from $MIRROR_ORIGIN)"
+  log "Debian trixie at $DEBIAN_MIRROR (mirror from $MIRROR_ORIGIN) for Docker and gitleaks"
   if write_file_if_changed "$TRIXIE_SOURCE" "$(trixie_source_text)"; then apt_updated=0; fi
   write_file_if_changed "$TRIXIE_PIN" "$(trixie_pin_text)" || true
   apt_update_once
