@@ -35,7 +35,7 @@ describe('describeCli', () => {
       (command) => (command === 'detect' ? fixture('8.16-debian.detect-help.txt') : ''),
     );
     expect(cli.version).toBeUndefined();
-    expect(cli.label).toBe('of unknown version (its `version` prints "version is set by build process")');
+    expect(cli.label).toBe('of unknown version (a build that prints none)');
     expect(cli.style).toBe('detect');
     expect(cli.flags.has('no-color')).toBe(false);
     expect(cli.flags.has('gitleaks-ignore-path')).toBe(false);
@@ -49,6 +49,19 @@ describe('describeCli', () => {
     expect(() => describeCli('/bin/gitleaks', 'v7.6.1\n', '', () => '')).toThrow(
       'gitleaks-gate needs gitleaks 8.0.0 or newer; /bin/gitleaks is gitleaks 7.6.1',
     );
+  });
+
+  it('refuses 8.19.0, whose git and dir always fail, and knows 8.0-8.2.2 write no report when clean', () => {
+    const help = fixture('8.28.help.txt');
+    const git = () => fixture('8.28.git-help.txt');
+    expect(() => describeCli('/x', '8.19.0', help, git)).toThrow(
+      /8\.19\.0, whose `git` and `dir` commands always fail/,
+    );
+    expect(describeCli('/x', '8.19.1', help, git).silentWhenClean).toBe(false);
+    const old = describeCli('/x', 'v8.2.2', fixture('8.16-debian.help.txt'), () =>
+      fixture('8.16-debian.detect-help.txt'),
+    );
+    expect(old.silentWhenClean).toBe(true);
   });
 
   it('refuses a binary without git or detect, or without a flag the gate needs, naming the minimum', () => {

@@ -13,6 +13,7 @@ const modern: GitleaksCli = {
   label: '8.28.0',
   style: 'git',
   flags: new Set(['no-banner', 'no-color', 'redact', 'exit-code', 'report-format', 'report-path', 'config']),
+  silentWhenClean: false,
 };
 // Debian's 8.16 build: `detect`, no --no-color.
 const debian816: GitleaksCli = {
@@ -27,6 +28,7 @@ const debian816: GitleaksCli = {
     'config',
     'baseline-path',
   ]),
+  silentWhenClean: false,
 };
 const command = { binary: '/opt/gitleaks', cli: modern, source: '.', reportPath: '/tmp/r/git.sarif' };
 

@@ -15,6 +15,8 @@ export interface GitleaksCli {
   style: 'git' | 'detect';
   /** Long flags the scan commands accept (their own and the global ones). */
   flags: ReadonlySet<string>;
+  /** 8.0.0 to 8.2.2 write no report file when they find nothing. */
+  silentWhenClean: boolean;
 }
 
 export class UnsupportedGitleaksError extends Error {
@@ -61,10 +63,16 @@ export function describeCli(
   commandHelp: (command: 'git' | 'detect') => string,
 ): GitleaksCli {
   const version = parseVersion(versionOutput);
-  const label =
-    version ?? `of unknown version (its \`version\` prints ${JSON.stringify(versionOutput.trim())})`;
+  const label = version ?? 'of unknown version (a build that prints none)';
   if (version && compareVersions(version, MINIMUM_GITLEAKS) < 0) {
     throw new UnsupportedGitleaksError(binary, `gitleaks ${version}`);
+  }
+  if (version === '8.19.0') {
+    // Its `git` and `dir` stop on "flag accessed but not defined: source"; fixed in 8.19.1.
+    throw new UnsupportedGitleaksError(
+      binary,
+      'gitleaks 8.19.0, whose `git` and `dir` commands always fail (use 8.19.1 or newer)',
+    );
   }
   const commands = commandsOf(rootHelp);
   const style =
@@ -83,7 +91,8 @@ export function describeCli(
       `a gitleaks ${label} whose \`${style}\` lacks ${missing.map((flag) => `--${flag}`).join(', ')}`,
     );
   }
-  return { version, label, style, flags };
+  const silentWhenClean = version !== undefined && compareVersions(version, '8.2.3') < 0;
+  return { version, label, style, flags, silentWhenClean };
 }
 
 /** Asks the binary: `version`, `--help`, `<git|detect> --help`. */

@@ -36,11 +36,14 @@ function common(command: ScanCommand): string[] {
  * The history scan over exactly `logOpts`: `gitleaks git <source>` (8.19+) or `gitleaks detect --source`
  * (earlier). gitleaks hands the options to `git log -p -U0`, split on spaces.
  */
-export function gitScanArgv(command: ScanCommand & { logOpts: readonly string[] }): string[] {
+export function gitScanArgv(
+  command: ScanCommand & { logOpts: readonly string[]; mergeDiffs?: boolean },
+): string[] {
   if (command.logOpts.length === 0 || command.logOpts.some((word) => word === '' || /\s/.test(word))) {
     throw new Error(`log options must be single words: ${JSON.stringify(command.logOpts)}`);
   }
-  const logOpts = `--log-opts=${[MERGE_DIFFS, ...command.logOpts].join(' ')}`;
+  const merges = command.mergeDiffs === false ? [] : [MERGE_DIFFS];
+  const logOpts = `--log-opts=${[...merges, ...command.logOpts].join(' ')}`;
   return command.cli.style === 'git'
     ? [command.binary, 'git', ...common(command), logOpts, command.source]
     : [command.binary, 'detect', ...common(command), logOpts, `--source=${command.source}`];

@@ -145,6 +145,12 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
 
   const repo = new GitRepository(ctx.executor, plan.repo, inputs.remote);
   const range = await prepareRange(repo, scope, { info: core.info, warning: core.warning });
+  const mergeDiffs = await repo.showsMergeDiffs();
+  if (!mergeDiffs) {
+    core.warning(
+      'git is older than 2.31 (no --diff-merges): what merge commits themselves change is not scanned',
+    );
+  }
   core.info(
     range
       ? `Scope: ${scope.description}: ${range.commits.length} commit(s), git log ${range.logOpts.join(' ')}`
@@ -176,7 +182,9 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
     settingsChangesAllowed: allowChanges,
     inlineAllows:
       range && range.commits.length > 0 && scope.kind !== 'all'
-        ? inlineAllows(await repo.patchLog([MERGE_DIFFS, '-Ggitleaks:allow', ...range.logOpts]))
+        ? inlineAllows(
+            await repo.patchLog([...(mergeDiffs ? [MERGE_DIFFS] : []), '-Ggitleaks:allow', ...range.logOpts]),
+          )
         : [],
     scope: scope.description,
     logOpts: range?.logOpts.join(' '),
@@ -202,7 +210,7 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
       name: 'git',
       reportPath,
       cwd: settings.source,
-      argv: gitScanArgv({ ...command, reportPath, logOpts: range.logOpts }),
+      argv: gitScanArgv({ ...command, reportPath, logOpts: range.logOpts, mergeDiffs }),
     });
   }
   if (result.workingTree) {
@@ -211,7 +219,7 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
     scans.push({ name: 'dir', reportPath, cwd: plan.repo, argv: dirScanArgv({ ...command, reportPath }) });
   }
   for (const scan of scans) {
-    const outcome = await runScan(ctx.executor, scan.argv, scan.reportPath, scan.cwd);
+    const outcome = await runScan(ctx.executor, scan.argv, scan.reportPath, scan.cwd, cli.silentWhenClean);
     if (outcome.kind === 'failed') return { ...result, error: `${scan.name} scan: ${outcome.reason}` };
     try {
       reports.push(parseSarif(outcome.report));
@@ -231,13 +239,23 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
   return result;
 }
 
-async function runScan(executor: Executor, argv: string[], reportPath: string, cwd: string) {
+async function runScan(
+  executor: Executor,
+  argv: string[],
+  reportPath: string,
+  cwd: string,
+  silentWhenClean: boolean,
+) {
   const stdout = lineLogger((line) => core.info(`[gitleaks] ${line}`));
   const stderr = lineLogger((line) => core.info(`[gitleaks] ${line}`));
   const run = await executor.run(argv, { cwd, check: false, onStdout: stdout, onStderr: stderr });
   stdout('\n');
   stderr('\n');
-  const report = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : undefined;
+  const report = existsSync(reportPath)
+    ? readFileSync(reportPath, 'utf8')
+    : run.code === 0 && silentWhenClean
+      ? JSON.stringify(emptySarif('8'))
+      : undefined;
   return judgeRun(run.code, run.stderr, report);
 }
 

@@ -22,6 +22,13 @@ export class GitRepository {
     });
   }
 
+  /** Whether git can show a merge commit's diff against its first parent (`--diff-merges`, git 2.31). */
+  async showsMergeDiffs(): Promise<boolean> {
+    const { stdout } = await this.git(['version']);
+    const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(stdout) ?? []).slice(1).map(Number);
+    return major > 2 || (major === 2 && minor >= 31);
+  }
+
   async isShallow(): Promise<boolean> {
     const { stdout } = await this.git(['rev-parse', '--is-shallow-repository']);
     return stdout.trim() === 'true';
