@@ -86,6 +86,10 @@ describe('gitleaks command lines', () => {
     ]);
   });
 
+  it('leaves merge diffs out for a git without --diff-merges', () => {
+    expect(gitScanArgv({ ...command, logOpts: ['a..b'], mergeDiffs: false })).toContain('--log-opts=a..b');
+  });
+
   it('refuses log options gitleaks would split differently', () => {
     expect(() => gitScanArgv({ ...command, logOpts: ['a b'] })).toThrow(/single words/);
     expect(() => gitScanArgv({ ...command, logOpts: [] })).toThrow(/single words/);
