@@ -79,6 +79,15 @@ describe.each(reusable)('.github/workflows/%s', (_file, workflow) => {
     }
   });
 
+  it('keeps no token in .git/config of a checkout whose content gitleaks-gate scans', () => {
+    for (const [id, job] of jobs) {
+      const steps = job.steps ?? [];
+      if (!steps.some((step) => step.uses === './.deployer/gitleaks-gate')) continue;
+      for (const step of steps.filter((s) => s.uses?.startsWith('actions/checkout@')))
+        expect(step.with?.['persist-credentials'], `${id}: ${step.name}`).toBe(false);
+    }
+  });
+
   it('passes deployer actions only inputs their action.yml declares', () => {
     for (const [, job] of jobs)
       for (const step of job.steps ?? []) {
