@@ -30,7 +30,9 @@ export function readEventPayload(env: NodeJS.ProcessEnv = process.env): unknown 
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`GITHUB_EVENT_PATH (${path}) cannot be read for the ${event} event: ${(error as Error).message}`);
+    throw new Error(
+      `GITHUB_EVENT_PATH (${path}) cannot be read for the ${event} event: ${(error as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;

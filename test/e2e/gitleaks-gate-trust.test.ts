@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeGithubToken, GitFixture, gitleaksEmulator } from '../support/git-fixture.js';
-import { runAction, type ActionRun } from '../support/run-action.js';
+import { gitleaksAnnotations, runGitleaksGate } from '../support/gitleaks-gate.js';
+import type { ActionRun } from '../support/run-action.js';
 import { sandbox } from '../support/sandbox.js';
 import { GIT_ENV } from '../../scripts/harness/index.mjs';
 
@@ -27,27 +28,7 @@ const BINARIES = [
   ["Debian's native gitleaks 8.16", () => sandbox().gitleaksDebian],
 ] as const;
 
-interface Annotation {
-  file?: string;
-  line?: string;
-  title?: string;
-}
-
-function annotations(lines: string[]): Annotation[] {
-  return lines
-    .filter((line) => line.includes('title=gitleaks'))
-    .map((line) =>
-      Object.fromEntries(
-        /^::(?:error|warning) (.*?)::/
-          .exec(line)![1]!
-          .split(',')
-          .map((pair) => [
-            pair.slice(0, pair.indexOf('=')),
-            decodeURIComponent(pair.slice(pair.indexOf('=') + 1)),
-          ]),
-      ),
-    );
-}
+const annotations = gitleaksAnnotations;
 
 const pullRequest = (number: number, base: string, head: string, commits: number) => ({
   number,
@@ -65,16 +46,16 @@ describe.each(BINARIES)('gitleaks-gate with %s', (_name, binary) => {
     inputs: Record<string, string> = {},
     env: Record<string, string> = {},
   ): Promise<ActionRun> {
-    const run = await runAction('gitleaks-gate', {
+    return runGitleaksGate({
+      binary: binary(),
       cwd,
       eventName,
       event,
-      inputs: { 'gitleaks-path': binary(), ...inputs },
+      inputs,
       env: { GITLEAKS_EMULATOR_LOG: emulator.logFile, ...env },
+      secrets: tokens,
+      keep: runnerFolders,
     });
-    runnerFolders.push(run.workDir);
-    for (const value of tokens) expect(run.everything).not.toContain(value);
-    return run;
   }
 
   /** A pull request forking from main: `files` per commit; pushed as refs/pull/<number>/head. */

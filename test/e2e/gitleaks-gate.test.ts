@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeGithubToken, git, GitFixture, gitleaksEmulator } from '../support/git-fixture.js';
 import { repoRoot } from '../support/paths.js';
-import { runAction, type ActionRun } from '../support/run-action.js';
+import { gitleaksAnnotations, runGitleaksGate } from '../support/gitleaks-gate.js';
+import type { ActionRun } from '../support/run-action.js';
 
 // Detection is the real gitleaks 8.28.0 engine (WebAssembly) behind gitleaks-emulator.mjs, which only
 // replays `git log -p -U0 <--log-opts>` the way `gitleaks git` does. The repositories are real: a bare
@@ -36,27 +37,7 @@ const secret = () => {
 };
 const configFile = (token: string) => `# generated\nimport os\n\nTOKEN = "${token}"\n`;
 
-interface Annotation {
-  file?: string;
-  line?: string;
-  title?: string;
-  message: string;
-}
-
-function annotations(run: ActionRun): Annotation[] {
-  return run.errors
-    .filter((line) => line.includes('title=gitleaks'))
-    .map((line) => {
-      const match = /^::error (.*?)::(.*)$/.exec(line)!;
-      const props = Object.fromEntries(
-        match[1]!.split(',').map((pair) => {
-          const eq = pair.indexOf('=');
-          return [pair.slice(0, eq), decodeURIComponent(pair.slice(eq + 1))];
-        }),
-      );
-      return { ...props, message: decodeURIComponent(match[2]!) };
-    });
-}
+const annotations = (run: ActionRun) => gitleaksAnnotations(run.errors);
 
 async function gate(
   cwd: string,
@@ -66,21 +47,16 @@ async function gate(
   env: Record<string, string> = {},
 ): Promise<ActionRun & { scanned?: string[] }> {
   const before = emulator.runs().length;
-  const run = await runAction('gitleaks-gate', {
+  const run = await runGitleaksGate({
+    binary: emulator.path,
     cwd,
     eventName,
     event,
-    inputs: { 'gitleaks-path': emulator.path, ...inputs },
+    inputs,
     env: { GITLEAKS_EMULATOR_LOG: emulator.logFile, ...env },
-    // The SARIF report lives in RUNNER_TEMP and is read after the run; removed in afterAll.
-    keepWorkDir: true,
+    secrets,
+    keep: runnerFolders,
   });
-  runnerFolders.push(run.workDir);
-  for (const token of secrets) {
-    expect(run.everything).not.toContain(token);
-    if (run.outputs['sarif-path'])
-      expect(readFileSync(run.outputs['sarif-path'], 'utf8')).not.toContain(token);
-  }
   const scans = emulator.runs().slice(before);
   expect(scans.length).toBeLessThanOrEqual(1);
   return { ...run, scanned: scans[0]?.commits };
