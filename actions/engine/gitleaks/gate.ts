@@ -24,13 +24,7 @@ import {
   type SarifLog,
 } from './sarif.js';
 import { SCAN_RANGE, scanScope } from './scope.js';
-import {
-  baseSettings,
-  changedSettings,
-  checkoutSettings,
-  IGNORE_FILE,
-  type SettingsPaths,
-} from './settings.js';
+import { chooseSettings, IGNORE_FILE, type SettingsPaths } from './settings.js';
 
 export const gateInputs = {
   version: input.matching(/^\d+\.\d+\.\d+$/, 'a gitleaks version such as 8.28.0', DEFAULT_GITLEAKS_VERSION),
@@ -159,19 +153,16 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
 
   mkdirSync(ctx.runnerTemp, { recursive: true });
   const work = mkdtempSync(join(ctx.runnerTemp, 'gitleaks-gate-'));
-  const fromBase = scope.kind === 'commits' && scope.settingsFromBase === true && range?.base !== undefined;
   const allowChanges = inputs['allow-config-changes'];
-  const checkout = checkoutSettings(
-    plan.repo,
-    plan,
-    plan.config ? readFileSync(plan.config, 'utf8') : undefined,
-  );
-  const settings =
-    fromBase && !allowChanges ? await baseSettings(repo, plan.paths, range.base!, work) : checkout;
-  const settingsChanged =
-    fromBase && range.head
-      ? await changedSettings(repo, plan.paths, { base: range.base!, head: range.head })
-      : [];
+  const fromBase =
+    scope.kind === 'commits' && scope.settingsFromBase === true && range?.base && range.head
+      ? { base: range.base, head: range.head }
+      : undefined;
+  const { settings, changed: settingsChanged } = await chooseSettings(repo, plan, {
+    fromBase,
+    allowChanges,
+    work,
+  });
   core.info(`Settings (config, ${IGNORE_FILE}, baseline) from ${settings.origin}`);
   if (settings.config) core.info(`Config: ${settings.config}`);
 

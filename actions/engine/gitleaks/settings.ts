@@ -3,7 +3,7 @@
 // changing .gitleaks.toml, .gitleaksignore or the baseline. gitleaks reads .gitleaksignore (and, without
 // --config, .gitleaks.toml) from its source folder and its working directory, so a trusted scan runs in a
 // folder of its own: a `.git` file pointing at the repository (git log works there) plus the base's files.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GitRepository } from './git.js';
 
@@ -28,18 +28,37 @@ export interface ScanSettings {
 }
 
 /** The checkout's own files, as gitleaks finds them (push, schedule, or `allow-config-changes`). */
-export function checkoutSettings(
-  repo: string,
-  paths: { config?: string; baseline?: string },
-  configText?: string,
-) {
+export function checkoutSettings(checkout: {
+  repo: string;
+  config?: string;
+  baseline?: string;
+}): ScanSettings {
   return {
     origin: 'the checkout',
-    source: repo,
-    config: paths.config,
-    configText,
-    baseline: paths.baseline,
-  } satisfies ScanSettings;
+    source: checkout.repo,
+    config: checkout.config,
+    configText: checkout.config ? readFileSync(checkout.config, 'utf8') : undefined,
+    baseline: checkout.baseline,
+  };
+}
+
+/**
+ * The settings a scan uses and the settings files the scanned changes modify: the base commit's when the
+ * changes must not steer the scan (`fromBase`: pull requests, merge queues) unless they may
+ * (`allowChanges`), else the checkout's.
+ */
+export async function chooseSettings(
+  repo: GitRepository,
+  checkout: { repo: string; paths: SettingsPaths; config?: string; baseline?: string },
+  options: { fromBase?: { base: string; head: string }; allowChanges: boolean; work: string },
+): Promise<{ settings: ScanSettings; changed: string[] }> {
+  const { fromBase } = options;
+  if (!fromBase) return { settings: checkoutSettings(checkout), changed: [] };
+  const changed = await changedSettings(repo, checkout.paths, fromBase);
+  const settings = options.allowChanges
+    ? checkoutSettings(checkout)
+    : await baseSettings(repo, checkout.paths, fromBase.base, options.work);
+  return { settings, changed };
 }
 
 /** The settings of `base`, written under `work`; a file the base lacks means gitleaks' default. */
