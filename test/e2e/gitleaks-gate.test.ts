@@ -581,3 +581,133 @@ describe('gitleaks-gate installs gitleaks from a release archive', () => {
     expect(requests.filter((url) => url.includes('8.0.1'))).toEqual([]);
   });
 });
+
+describe('gitleaks-gate on pull requests whose base branch moved on, from depth-1 clones', () => {
+  const repo = new GitFixture();
+  const beforeFork = secret();
+  const onTopic = secret();
+  const mainAfterFork = secret();
+  const onSide = secret();
+  let fork: string;
+  let topic: string[];
+  let tip: string;
+
+  /** What base..head is in the author's complete clone: the commits the gate must scan, no more, no fewer. */
+  const range = (base: string, head: string) => repo.git('rev-list', `${base}..${head}`).split('\n');
+
+  beforeAll(() => {
+    repo.commit({ 'README.md': '# moved\n' }, 'root');
+    repo.commit({ 'old/settings.py': configFile(beforeFork) }, 'a secret long on main');
+    const sideFork = repo.commit({ 'src/a.py': 'a = 1\n' }, 'a');
+    fork = repo.commit({ 'src/b.py': 'b = 1\n' }, 'b: where topic forks');
+    // A branch that forked before topic did and is merged into main after topic forked.
+    repo.git('checkout', '--quiet', '-b', 'side', sideFork);
+    repo.commit({ 'side/creds.py': configFile(onSide) }, 'side 1');
+    repo.commit({ 'side/readme.md': 'side\n' }, 'side 2');
+    repo.git('checkout', '--quiet', '-b', 'topic', fork);
+    topic = [1, 2, 3, 4, 5]
+      .map((i) =>
+        repo.commit(
+          i === 3 ? { 'topic/env.py': configFile(onTopic) } : { [`topic/${i}.md`]: `${i}\n` },
+          `t${i}`,
+        ),
+      )
+      .reverse();
+    repo.git('checkout', '--quiet', 'main');
+    for (let i = 1; i <= 6; i++) repo.commit({ [`main/${i}.md`]: `${i}\n` }, `main ${i}`);
+    repo.git('merge', '--quiet', '--no-ff', '--no-edit', 'side');
+    repo.commit({ 'main/leak.py': configFile(mainAfterFork) }, 'a secret on main after the fork');
+    tip = repo.commit({ 'main/last.md': 'last\n' }, 'main last');
+    repo.push('main', 'topic', 'side');
+  });
+
+  it('base at its fork point: deepens the head alone, the fork point stays a cut outside the range', async () => {
+    const cwd = repo.checkout('topic');
+    const run = await gate(cwd, 'pull_request', pullRequest(21, fork, topic[0]!, 5));
+
+    expect(run.code).toBe(1);
+    expect(run.scanned).toEqual(range(fork, topic[0]!));
+    expect(run.outputs['commits-scanned']).toBe('5');
+    expect(annotations(run)).toEqual([expect.objectContaining({ file: 'topic/env.py', line: '4' })]);
+    expect(run.stdout).toMatch(/deepening it by 5 commits/);
+    expect(git(cwd, 'rev-parse', '--is-shallow-repository')).toBe('true');
+    expect(readFileSync(join(cwd, '.git/shallow'), 'utf8')).toContain(fork);
+    // Nothing of the base branch beyond the fork point was fetched: not its parent, not main's newer commits.
+    const fetched = git(cwd, 'rev-list', '--all').split('\n');
+    expect(fetched).toHaveLength(6);
+    expect(fetched).not.toContain(repo.sha(`${fork}~1`));
+    expect(fetched).not.toContain(tip);
+  });
+
+  it('base moved on (with a branch merged into it that forked earlier): scans exactly base..head', async () => {
+    const cwd = repo.checkout('topic');
+    const run = await gate(cwd, 'pull_request', pullRequest(22, tip, topic[0]!, 5));
+
+    expect(run.code).toBe(1);
+    expect(run.scanned).toEqual(range(tip, topic[0]!));
+    expect(run.outputs['log-opts']).toBe(`${tip}..${topic[0]}`);
+    expect(annotations(run)).toEqual([expect.objectContaining({ file: 'topic/env.py', line: '4' })]);
+    expect(run.summary).toContain(`from the base commit ${tip.slice(0, 7)}`);
+    expect(run.stdout).toMatch(/deepening it by 5 commits from the head/);
+    expect(run.stdout).toMatch(/Fetching the base [0-9a-f]{7} with 100 commits of its history/);
+    expect(run.warnings).toEqual([]);
+  });
+
+  it('pull_request_target (the head not checked out) with a moved base: scans exactly base..head', async () => {
+    // The base checked out at depth 1 (a cut), then deeper, though not down to the fork point: its history
+    // is deepened from there, never cut shorter.
+    for (const depth of [1, 3]) {
+      const cwd = repo.checkout('main', { depth });
+      const run = await gate(cwd, 'pull_request_target', pullRequest(23, tip, topic[0]!, 5));
+
+      expect(run.code).toBe(1);
+      expect(run.scanned).toEqual(range(tip, topic[0]!));
+      expect(Number(git(cwd, 'rev-list', '--count', tip))).toBeGreaterThanOrEqual(depth);
+    }
+  });
+
+  it('a pull request that merged the base branch into itself: its merge is scanned, main’s commits are not', async () => {
+    repo.git('checkout', '--quiet', '-b', 'catch-up', fork);
+    repo.commit({ 'catch/1.md': '1\n' }, 'c1');
+    repo.git('merge', '--quiet', '--no-edit', 'main~3');
+    repo.commit({ 'catch/2.md': '2\n' }, 'c2');
+    const head = repo.commit({ 'catch/3.md': '3\n' }, 'c3');
+    repo.push('catch-up');
+    repo.git('checkout', '--quiet', 'main');
+    const expected = range(tip, head);
+    expect(expected).toHaveLength(4);
+
+    const run = await gate(repo.checkout('catch-up'), 'pull_request', pullRequest(24, tip, head, 4));
+    expect(run.code).toBe(0);
+    expect(run.scanned).toEqual(expected);
+    expect(run.outputs.findings).toBe('0');
+  });
+
+  it('a commit count that does not match the range: falls back to deepening both ends, still exact', async () => {
+    for (const [number, count] of [
+      [25, 2],
+      [26, 9],
+    ] as const) {
+      const run = await gate(
+        repo.checkout('topic'),
+        'pull_request',
+        pullRequest(number, tip, topic[0]!, count),
+      );
+      expect(run.code).toBe(1);
+      expect(run.scanned).toEqual(range(tip, topic[0]!));
+      expect(annotations(run)).toEqual([expect.objectContaining({ file: 'topic/env.py', line: '4' })]);
+    }
+  });
+
+  it('a checkout deep enough already: fetches nothing', async () => {
+    // topic down to its fork point (a cut), and main's tip with 10 commits of history, down to that same cut.
+    const cwd = repo.checkout('topic', { depth: 6 });
+    git(cwd, 'fetch', '--quiet', '--no-tags', '--depth=10', 'origin', tip);
+    expect(git(cwd, 'rev-parse', '--is-shallow-repository')).toBe('true');
+    const run = await gate(cwd, 'pull_request', pullRequest(27, tip, topic[0]!, 5));
+
+    expect(run.code).toBe(1);
+    expect(run.scanned).toEqual(range(tip, topic[0]!));
+    expect(run.stdout).not.toMatch(/deepening|fetching/i);
+  });
+});

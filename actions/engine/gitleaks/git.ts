@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import type { Executor } from '../exec/executor.js';
 
 export interface FetchDepth {
@@ -15,10 +16,11 @@ export class GitRepository {
     readonly remote: string,
   ) {}
 
-  private git(args: string[], check = true) {
+  private git(args: string[], check = true, options: { stdin?: string } = {}) {
     return this.executor.run(['git', '-C', this.dir, ...args], {
       check,
       env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+      ...options,
     });
   }
 
@@ -30,16 +32,75 @@ export class GitRepository {
   }
 
   async isShallow(): Promise<boolean> {
-    const { stdout } = await this.git(['rev-parse', '--is-shallow-repository']);
-    return stdout.trim() === 'true';
+    return (await this.shallowState()).shallow;
+  }
+
+  /** Where git lists the shallow boundary (`.git/shallow`), asked once: the path never changes. */
+  private shallowFile?: string;
+
+  /** Whether the clone is shallow, and its boundary, in one git call (the boundary is read from the file). */
+  async shallowState(): Promise<{ shallow: boolean; boundary: Set<string> }> {
+    if (this.shallowFile !== undefined) {
+      // git keeps the file exactly while the repository is shallow (a fetch that unshallows removes it).
+      const boundary = this.readShallowFile();
+      return { shallow: boundary.size > 0, boundary };
+    }
+    const { stdout } = await this.git([
+      'rev-parse',
+      '--is-shallow-repository',
+      '--path-format=absolute',
+      '--git-path',
+      'shallow',
+    ]);
+    const lines = stdout.split('\n').map((line) => line.trim());
+    // The path is the last line; a git without --path-format echoes the flag and prints a relative path.
+    const file = lines.filter(Boolean).at(-1) ?? '';
+    this.shallowFile = isAbsolute(file) ? file : resolve(this.dir, file);
+    const shallow = lines[0] === 'true';
+    return { shallow, boundary: shallow ? this.readShallowFile() : new Set() };
   }
 
   /** Commits whose parents a shallow clone left out. */
   async shallowBoundary(): Promise<Set<string>> {
-    const { stdout } = await this.git(['rev-parse', '--path-format=absolute', '--git-path', 'shallow']);
-    const file = stdout.trim();
-    if (!existsSync(file)) return new Set();
+    return (await this.shallowState()).boundary;
+  }
+
+  private readShallowFile(): Set<string> {
+    const file = this.shallowFile;
+    if (!file || !existsSync(file)) return new Set();
     return new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+  }
+
+  /** The commit each revision names (peeling tags) where this repository has it, in one git call. */
+  async commitsPresent(revisions: string[]): Promise<Map<string, string>> {
+    const result = await this.git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], false, {
+      stdin: revisions.map((revision) => `${revision}^{commit}\n`).join(''),
+    });
+    const found = new Map<string, string>();
+    const lines = result.stdout.split('\n');
+    revisions.forEach((revision, index) => {
+      const [sha, type] = (lines[index] ?? '').split(' ');
+      if (result.code === 0 && type === 'commit' && sha) found.set(revision, sha);
+    });
+    return found;
+  }
+
+  /**
+   * `git rev-list --boundary base..head`: the commits of the range, newest first, and their parents that
+   * the base reaches here (where base and head meet in the local history). Undefined when this repository
+   * lacks either end.
+   */
+  async rangeWithBoundary(
+    base: string,
+    head: string,
+  ): Promise<{ commits: string[]; parentsOutside: string[] } | undefined> {
+    const result = await this.git(['rev-list', '--boundary', `${base}..${head}`, '--'], false);
+    if (result.code !== 0) return undefined;
+    const lines = result.stdout.split('\n').filter(Boolean);
+    return {
+      commits: lines.filter((line) => !line.startsWith('-')),
+      parentsOutside: lines.filter((line) => line.startsWith('-')).map((line) => line.slice(1)),
+    };
   }
 
   /** The commit a revision names (peeling annotated tags), or undefined when it names none here. */
@@ -72,8 +133,17 @@ export class GitRepository {
   }
 
   async mergeBase(a: string, b: string): Promise<string | undefined> {
+    const known = this.mergeBases.get(`${a} ${b}`) ?? this.mergeBases.get(`${b} ${a}`);
+    if (known) return known;
     const result = await this.git(['merge-base', a, b], false);
     return result.code === 0 ? result.stdout.trim() : undefined;
+  }
+
+  private readonly mergeBases = new Map<string, string>();
+
+  /** What `git merge-base a b` answers, when the range work has shown it (`a` is an ancestor of `b`). */
+  rememberMergeBase(a: string, b: string, base: string): void {
+    this.mergeBases.set(`${a} ${b}`, base);
   }
 
   /** Which of `paths` differ between two commits (paths taken literally, not as patterns). */
