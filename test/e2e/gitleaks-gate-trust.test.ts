@@ -223,6 +223,32 @@ describe.each(BINARIES)('gitleaks-gate with %s', (_name, binary) => {
     expect(annotations(run.errors)).toEqual([expect.objectContaining({ file: 'settings.py', line: '1' })]);
   });
 
+  it('force push of a topic branch onto commits main has, before gone: the whole history, never 0 commits', async () => {
+    const own = new GitFixture();
+    own.commit({ 'README.md': '# own\n' }, 'root');
+    const tip = own.commit({ 'config.py': `TOKEN = "${token()}"\n` }, 'leaked on main');
+    own.push('main');
+    own.git('checkout', '--quiet', '-b', 'topic');
+    const before = own.commit({ 'b.txt': 'b\n' }, 'topic work');
+    own.push('topic');
+    own.git('reset', '--quiet', '--hard', tip);
+    own.push('topic');
+    execFileSync('git', ['-C', own.origin, 'reflog', 'expire', '--expire=now', '--all']);
+    execFileSync('git', ['-C', own.origin, 'gc', '--quiet', '--prune=now']);
+
+    const run = await gate(own.checkout('topic'), 'push', {
+      ref: 'refs/heads/topic',
+      before,
+      after: tip,
+      forced: true,
+      repository: { default_branch: 'main' },
+    });
+
+    expect(run.outputs['commits-scanned']).toBe('2');
+    expect(run.warnings.join('\n')).toContain('scanning the whole history of');
+    expect(run.code).toBe(1);
+  });
+
   it('a payload that is not JSON: an error naming GITHUB_EVENT_PATH and the event, before any scan', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gitleaks-event-'));
     runnerFolders.push(dir);
