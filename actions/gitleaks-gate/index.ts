@@ -1,10 +1,14 @@
 import * as core from '@actions/core';
-import { posix } from 'node:path';
 import { tmpdir } from 'node:os';
 import { LocalExecutor } from '../engine/exec/local.js';
 import { readEventPayload } from '../engine/github-context.js';
 import { gateInputs, runGate } from '../engine/gitleaks/gate.js';
-import { annotationsFor, settingsChangeBlocked, summaryMarkdown } from '../engine/gitleaks/report.js';
+import {
+  annotationsFor,
+  inlineAllowAnnotations,
+  settingsChangeBlocked,
+  summaryMarkdown,
+} from '../engine/gitleaks/report.js';
 import { readInputs } from '../engine/inputs.js';
 
 async function main(): Promise<void> {
@@ -34,12 +38,11 @@ async function main(): Promise<void> {
     const { message, ...properties } = annotation;
     core.error(message, properties);
   }
-  for (const allow of result.inlineAllows) {
-    core.warning(`gitleaks:allow added in commit ${allow.commit.slice(0, 7)}: gitleaks skips this line`, {
-      title: 'gitleaks: inline allow',
-      file: posix.join(result.repositoryPrefix, allow.file),
-      startLine: allow.line,
-    });
+  for (const { message, ...properties } of inlineAllowAnnotations(
+    result.inlineAllows,
+    result.repositoryPrefix,
+  )) {
+    core.warning(message, properties);
   }
   const failures: string[] = [];
   if (result.findings.length > 0) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,8 +206,7 @@ describe.each(BINARIES)('gitleaks-gate with %s', (_name, binary) => {
     own.git('reset', '--quiet', '--hard', 'HEAD~1');
     const after = own.commit({ 'settings.py': `TOKEN = "${token()}"\n` }, 'rewritten');
     own.push('main');
-    execFileSync('git', ['-C', own.origin, 'reflog', 'expire', '--expire=now', '--all']);
-    execFileSync('git', ['-C', own.origin, 'gc', '--quiet', '--prune=now']);
+    own.forgetUnreachable();
 
     const run = await gate(own.checkout('main'), 'push', {
       ref: 'refs/heads/main',
@@ -233,8 +232,7 @@ describe.each(BINARIES)('gitleaks-gate with %s', (_name, binary) => {
     own.push('topic');
     own.git('reset', '--quiet', '--hard', tip);
     own.push('topic');
-    execFileSync('git', ['-C', own.origin, 'reflog', 'expire', '--expire=now', '--all']);
-    execFileSync('git', ['-C', own.origin, 'gc', '--quiet', '--prune=now']);
+    own.forgetUnreachable();
 
     const run = await gate(own.checkout('topic'), 'push', {
       ref: 'refs/heads/topic',

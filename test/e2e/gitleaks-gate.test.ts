@@ -306,7 +306,7 @@ describe('gitleaks-gate on real repositories', () => {
     });
 
     it('falls back to the commits not on the default branch when the pre-push commit is gone', async () => {
-      execFileSync('git', ['-C', repo.origin, 'gc', '--quiet', '--prune=now']);
+      repo.forgetUnreachable();
       const run = await gate(repo.checkout('rewrite'), 'push', event());
 
       expect(run.code).toBe(0);

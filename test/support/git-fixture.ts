@@ -50,6 +50,12 @@ export class GitFixture {
     this.git('push', '--quiet', '--force', 'origin', ...refspecs);
   }
 
+  /** Makes origin forget commits no ref reaches any more, as GitHub does after a force push. */
+  forgetUnreachable(): void {
+    execFileSync('git', ['-C', this.origin, 'reflog', 'expire', '--expire=now', '--all']);
+    execFileSync('git', ['-C', this.origin, 'gc', '--quiet', '--prune=now']);
+  }
+
   sha(revision: string): string {
     return this.git('rev-parse', revision);
   }

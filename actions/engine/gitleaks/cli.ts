@@ -102,9 +102,10 @@ export async function probeGitleaks(executor: Executor, binary: string): Promise
     return `${run.stdout}\n${run.stderr}`;
   };
   const [versionOutput, rootHelp] = await Promise.all([output(['version']), output(['--help'])]);
+  const commands = commandsOf(rootHelp);
   const helps = new Map<string, string>();
   for (const command of ['git', 'detect'] as const) {
-    if (commandsOf(rootHelp).has(command)) helps.set(command, await output([command, '--help']));
+    if (commands.has(command)) helps.set(command, await output([command, '--help']));
   }
   return describeCli(binary, versionOutput, rootHelp, (command) => helps.get(command) ?? '');
 }

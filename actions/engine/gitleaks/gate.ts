@@ -187,6 +187,8 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
     repositoryPrefix: relative(ctx.workspace, plan.repo).split('\\').join('/'),
   };
   const reports: SarifLog[] = [];
+  // A clean run of gitleaks 8.0 to 8.2.2 writes no report: it stands for an empty one.
+  const ifNoReport = cli.silentWhenClean ? JSON.stringify(emptySarif(cli.version ?? 'unknown')) : undefined;
   const scans: { name: string; argv: string[]; reportPath: string; cwd: string }[] = [];
   if (range && range.commits.length > 0) {
     const reportPath = join(work, 'git.sarif');
@@ -210,7 +212,7 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
     scans.push({ name: 'dir', reportPath, cwd: plan.repo, argv: dirScanArgv({ ...command, reportPath }) });
   }
   for (const scan of scans) {
-    const outcome = await runScan(ctx.executor, scan.argv, scan.reportPath, scan.cwd, cli.silentWhenClean);
+    const outcome = await runScan(ctx.executor, scan.argv, scan.reportPath, scan.cwd, ifNoReport);
     if (outcome.kind === 'failed') return { ...result, error: `${scan.name} scan: ${outcome.reason}` };
     try {
       reports.push(parseSarif(outcome.report));
@@ -235,7 +237,7 @@ async function runScan(
   argv: string[],
   reportPath: string,
   cwd: string,
-  silentWhenClean: boolean,
+  ifCleanWithoutReport: string | undefined,
 ) {
   const stdout = lineLogger((line) => core.info(`[gitleaks] ${line}`));
   const stderr = lineLogger((line) => core.info(`[gitleaks] ${line}`));
@@ -244,8 +246,8 @@ async function runScan(
   stderr('\n');
   const report = existsSync(reportPath)
     ? readFileSync(reportPath, 'utf8')
-    : run.code === 0 && silentWhenClean
-      ? JSON.stringify(emptySarif('8'))
+    : run.code === 0
+      ? ifCleanWithoutReport
       : undefined;
   return judgeRun(run.code, run.stderr, report);
 }

@@ -141,9 +141,9 @@ export class GitRepository {
 
   private readonly mergeBases = new Map<string, string>();
 
-  /** What `git merge-base a b` answers, when the range work has shown it (`a` is an ancestor of `b`). */
-  rememberMergeBase(a: string, b: string, base: string): void {
-    this.mergeBases.set(`${a} ${b}`, base);
+  /** Records what the range work has shown: `ancestor` is an ancestor of `descendant`, so their merge base. */
+  rememberAncestor(ancestor: string, descendant: string): void {
+    this.mergeBases.set(`${ancestor} ${descendant}`, ancestor);
   }
 
   /** Which of `paths` differ between two commits (paths taken literally, not as patterns). */
@@ -153,7 +153,7 @@ export class GitRepository {
     return stdout.split('\n').filter(Boolean);
   }
 
-  /** `git log -p -U0` over `logOpts`, as gitleaks reads the history (merges against their first parent). */
+  /** `git log -p -U0` over `logOpts`, as gitleaks reads the history. */
   async patchLog(logOpts: string[]): Promise<string> {
     const { stdout } = await this.git(['log', '-p', '-U0', '--no-color', '--no-ext-diff', ...logOpts]);
     return stdout;

@@ -315,7 +315,7 @@ function exactRange(
   scope: { description: string },
 ): ScanRange {
   // The base is a parent of a listed commit (or the head itself): it is where the two meet.
-  if (listed.parentsOutside.includes(base) || head === base) repo.rememberMergeBase(base, head, base);
+  if (listed.parentsOutside.includes(base) || head === base) repo.rememberAncestor(base, head);
   return {
     logOpts: rangeLogOpts(head, base),
     commits: listed.commits,

@@ -28,6 +28,17 @@ export function annotationsFor(findings: readonly Finding[], prefix = ''): Annot
   }));
 }
 
+/** A warning on each line the range adds with an inline `gitleaks:allow`, which gitleaks skips. */
+export function inlineAllowAnnotations(allows: readonly InlineAllow[], prefix = ''): Annotation[] {
+  return allows.map((allow) => ({
+    title: 'gitleaks: inline allow',
+    message: `gitleaks:allow added in commit ${short(allow.commit)}: gitleaks skips this line`,
+    file: prefix ? posix.join(prefix, allow.file) : allow.file,
+    startLine: allow.line,
+    endLine: allow.line,
+  }));
+}
+
 export interface ScanSummary {
   version: string;
   settingsOrigin: string;
