@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     throw new InputError('sha', 'is required outside GitHub Actions (GITHUB_SHA is not set)');
 
   await deployAndReport({
-    target,
+    target: { ...target, keepaliveMs: settings['ssh-keepalive'] },
     title: `Deploy to ${own.environment}`,
     environment: own.environment,
     sha,
@@ -54,7 +54,6 @@ async function main(): Promise<void> {
       migratorImage,
       sha,
       runMigrations: own['run-migrations'],
-      pull: true,
       composeFileContent: readComposeFile(settings),
     }),
   });

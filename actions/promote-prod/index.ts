@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       ? own.mode === 'promote'
       : readInputs({ 'run-migrations': input.boolean(true) })['run-migrations'];
   const report = {
-    target,
+    target: { ...target, keepaliveMs: settings['ssh-keepalive'] },
     environment: own.environment,
     url: environmentUrl(own.url, settings),
     logFormat: settings['log-format'],

@@ -61,6 +61,8 @@ describe('deploy-staging on the sandbox host', () => {
       'ready-timeout': '15s',
       'ready-interval': '200ms',
       'ready-expect-json': JSON.stringify({ version: release.sha }),
+      // Short here; the crash test runs with the action's default.
+      'ready-stable-for': '500ms',
       ...extra,
     };
   }
@@ -111,15 +113,23 @@ describe('deploy-staging on the sandbox host', () => {
       .map((line) => JSON.parse(line));
     expect(audit.map((entry) => entry.sha)).toEqual([releaseA.sha, releaseB.sha]);
     expect(await fixture.exists('.deployer/lock')).toBe(false);
-    expect(await fixture.mode('deploy.env')).toBe('600');
-    expect(await fixture.read('deploy.env')).toContain(`APP_IMAGE=${releaseB.appImage}`);
+    expect(await fixture.mode('current/deploy.env')).toBe('600');
+    expect(await fixture.mode('current/.env.production')).toBe('600');
+    expect(await fixture.mode('.deployer/state.json')).toBe('600');
+    expect(await fixture.mode('.deployer/audit.log')).toBe('600');
+    expect(await fixture.read('current/deploy.env')).toContain(`APP_IMAGE=${releaseB.appImage}`);
+    expect(await fixture.read('current/docker-compose.yml')).toContain('${APP_IMAGE');
+    // Each release keeps its own folder for rollback.
+    expect((await fixture.list('.deployer/releases')).sort()).toEqual(
+      [first.outputs['release-id'], second.outputs['release-id']].sort(),
+    );
     expect(second.summary).toContain(releaseB.appImage);
     expectNoSecrets(first);
     expectNoSecrets(second);
     const onHost =
       (await fixture.read('.deployer/state.json')) +
       (await fixture.read('.deployer/audit.log')) +
-      (await fixture.read('deploy.env'));
+      (await fixture.read('current/deploy.env'));
     expect(onHost).not.toContain(sb.registryPassword);
   });
 
@@ -135,7 +145,7 @@ describe('deploy-staging on the sandbox host', () => {
     const state = await fixture.state();
     expect(state.current?.sha).toBe(releaseA.sha);
     expect(state.history[0]).toMatchObject({ sha: failingMigrator.sha, status: 'failed', migrated: false });
-    expect(await fixture.read('deploy.env')).toContain(releaseA.appImage);
+    expect(await fixture.read('current/deploy.env')).toContain(releaseA.appImage);
     expect(await fixture.exists('.deployer/lock')).toBe(false);
   });
 
@@ -164,7 +174,7 @@ describe('deploy-staging on the sandbox host', () => {
     expect(bad.outputs.status).toBe('failed');
     expect(bad.errors.join('\n')).toMatch(/first deploy/);
     expect(await fixture.runningImages()).toEqual([]);
-    expect(await fixture.exists('deploy.env')).toBe(false);
+    expect(await fixture.exists('current')).toBe(false);
     expect((await fixture.state()).current).toBeUndefined();
   });
 

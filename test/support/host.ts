@@ -83,6 +83,12 @@ export class HostFixture {
       .filter(Boolean);
   }
 
+  /** Names in a folder of the deploy path. */
+  async list(relative: string): Promise<string[]> {
+    const { stdout } = await this.ssh.run(['ls', '-A', `${this.deployPath}/${relative}`]);
+    return stdout.split('\n').filter(Boolean);
+  }
+
   async mode(relative: string): Promise<string> {
     return (await this.ssh.run(['stat', '-c', '%a', `${this.deployPath}/${relative}`])).stdout.trim();
   }

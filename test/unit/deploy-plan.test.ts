@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -9,7 +18,7 @@ import {
   parseComposeVersion,
   type ComposeProject,
 } from '../../actions/engine/commands/compose.js';
-import { host, LOCK_HELD } from '../../actions/engine/commands/host.js';
+import { EXIT, host, type BeginArgs } from '../../actions/engine/commands/host.js';
 import { toShell } from '../../actions/engine/exec/shell.js';
 import { deployEnvFile } from '../../actions/engine/deploy/files.js';
 import {
@@ -19,6 +28,7 @@ import {
   releaseId,
   type ReleaseRecord,
 } from '../../actions/engine/state/release.js';
+import { prunePlan } from '../../actions/engine/state/store.js';
 import {
   checkRunningContainers,
   checkSourceRelease,
@@ -48,8 +58,15 @@ describe('compose commands', () => {
     expect(composeBase({ ...v2, flavor: { command: 'docker-compose', major: 1 } })[0]).toBe('docker-compose');
   });
 
-  it('runs the migrator once, removed afterwards, without its dependencies', () => {
-    expect(compose.runOnce(v2, 'migrator').slice(-5)).toEqual(['run', '--rm', '--no-deps', '-T', 'migrator']);
+  it('runs the migrator as a named detached container, without its dependencies', () => {
+    expect(compose.runDetached(v2, 'migrator', 'hello-migrator-r1').slice(-6)).toEqual([
+      'run',
+      '--detach',
+      '--name',
+      'hello-migrator-r1',
+      '--no-deps',
+      'migrator',
+    ]);
     expect(compose.up(v2, ['app']).slice(-5)).toEqual(['up', '--detach', '--no-deps', '--no-build', 'app']);
   });
 
@@ -63,37 +80,156 @@ describe('compose commands', () => {
 
 describe('host scripts (run here with a real sh)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'deployer-host-'));
+  // `docker image inspect` answers "missing" here: a stub first on PATH.
+  mkdirSync(`${dir}/bin`);
+  writeFileSync(`${dir}/bin/docker`, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
   const sh = (argv: string[], input = '') => {
     try {
       return {
         code: 0,
-        out: execFileSync('sh', ['-c', toShell(argv)], { input, encoding: 'utf8', cwd: dir }),
+        out: execFileSync('sh', ['-c', toShell(argv)], {
+          input,
+          encoding: 'utf8',
+          cwd: dir,
+          env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }),
       };
     } catch (error) {
       const e = error as { status: number; stdout: string };
       return { code: e.status, out: e.stdout };
     }
   };
+  const deployPath = `${dir}/app`;
+  const stateDir = `${deployPath}/.deployer`;
+  const lock = `${stateDir}/lock`;
+  const beginArgs = (token: string, id: string): BeginArgs => ({
+    stateDir,
+    lockOwner: JSON.stringify({ token }),
+    token,
+    ttlSeconds: 600,
+    envFile: `${deployPath}/.env.production`,
+    releaseDir: `${stateDir}/releases/${id}`,
+    envFileName: '.env.production',
+    source: { composeText: 'services: {}\n' },
+    deployEnv: 'APP_IMAGE=x\n',
+    currentLink: `${deployPath}/current`,
+    images: ['r/app@sha256:' + '0'.repeat(64)],
+  });
+  const mode = (path: string) => execFileSync('stat', ['-c', '%a', path], { encoding: 'utf8' }).trim();
 
   it('writes files atomically with the requested mode', () => {
     sh(host.writeFileAtomic(`${dir}/deploy.env`, '600'), 'APP_IMAGE=x\n');
     expect(readFileSync(`${dir}/deploy.env`, 'utf8')).toBe('APP_IMAGE=x\n');
-    expect(execFileSync('stat', ['-c', '%a', `${dir}/deploy.env`], { encoding: 'utf8' }).trim()).toBe('600');
+    expect(mode(`${dir}/deploy.env`)).toBe('600');
   });
 
-  it('takes the lock once, reports the holder, takes over an expired one, releases only its own', () => {
-    const lockDir = `${dir}/.deployer`;
-    expect(sh(host.acquireLock(lockDir, '{"token":"one"}', 600)).out).toBe('acquired\n');
-    const held = sh(host.acquireLock(lockDir, '{"token":"two"}', 600));
-    expect(held.code).toBe(LOCK_HELD);
-    expect(held.out).toContain('{"token":"one"}');
-    expect(sh(host.releaseLock(lockDir, 'two')).out.trim()).toBe('not-ours');
-    writeFileSync(`${lockDir}/lock`, `${Math.floor(Date.now() / 1000) - 5}\n{"token":"one"}\n`);
-    const taken = sh(host.acquireLock(lockDir, '{"token":"two"}', 600));
-    expect(taken.out.split('\n')[0]).toBe('took-over');
-    expect(parseLock(taken.out.split('\n').slice(1).join('\n')).owner).toBe('{"token":"one"}');
-    expect(sh(host.releaseLock(lockDir, 'two')).out.trim()).toBe('released');
-    expect(existsSync(`${lockDir}/lock`)).toBe(false);
+  it('begins a deploy in one command: lock, state, the release folder with its own copies', () => {
+    mkdirSync(deployPath);
+    const noEnv = sh(host.begin(beginArgs('one', 'r1')));
+    expect(noEnv.code).toBe(EXIT.noEnvFile);
+    expect(existsSync(lock)).toBe(false);
+
+    writeFileSync(`${deployPath}/.env.production`, 'SECRET=1\n');
+    mkdirSync(`${stateDir}/login.stale`, { recursive: true });
+    const first = sh(host.begin(beginArgs('one', 'r1')));
+    expect(first.code).toBe(0);
+    expect(first.out).toBe('lock acquired\nstate absent\ncurrent \nimages missing\n');
+    const release = `${stateDir}/releases/r1`;
+    expect(readFileSync(`${release}/docker-compose.yml`, 'utf8')).toBe('services: {}\n');
+    expect(readFileSync(`${release}/.env.production`, 'utf8')).toBe('SECRET=1\n');
+    expect([
+      mode(`${release}/docker-compose.yml`),
+      mode(`${release}/deploy.env`),
+      mode(`${release}/.env.production`),
+      mode(stateDir),
+    ]).toEqual(['644', '600', '600', '700']);
+    expect(existsSync(`${stateDir}/login.stale`)).toBe(false);
+
+    const held = sh(host.begin(beginArgs('two', 'r2')));
+    expect(held.code).toBe(EXIT.lockHeld);
+    const holder = Buffer.from(held.out.replace(/^lock held /, ''), 'base64').toString();
+    expect(parseLock(holder).owner).toBe('{"token":"one"}');
+    expect(existsSync(`${stateDir}/releases/r2`)).toBe(false);
+
+    writeFileSync(lock, `${Math.floor(Date.now() / 1000) - 5}\n{"token":"one"}\n`);
+    writeFileSync(`${stateDir}/state.json`, '{"v":1}');
+    const taken = sh(host.begin({ ...beginArgs('two', 'r2'), source: { fromRelease: release } }));
+    const [lockLine, stateLine] = taken.out.split('\n');
+    expect(lockLine).toMatch(/^lock took-over /);
+    expect(parseLock(Buffer.from(lockLine!.slice('lock took-over '.length), 'base64').toString()).owner).toBe(
+      '{"token":"one"}',
+    );
+    expect(Buffer.from(stateLine!.replace('state present ', ''), 'base64').toString()).toBe('{"v":1}');
+    expect(readFileSync(`${stateDir}/releases/r2/.env.production`, 'utf8')).toBe('SECRET=1\n');
+  });
+
+  it('fences every mutating command on the lock token, in the same command', () => {
+    const marker = `${dir}/fenced-ran`;
+    expect(sh(host.fenced(lock, 'one', ['touch', marker])).code).toBe(EXIT.leaseLost);
+    expect(existsSync(marker)).toBe(false);
+    expect(sh(host.fenced(lock, 'two', ['touch', marker])).code).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  it('renews its own lease and notices a lost one', () => {
+    writeFileSync(lock, `${Math.floor(Date.now() / 1000) + 5}\n{"token":"two"}\n`);
+    expect(sh(host.renewLock(lock, 'two', 600)).out).toBe('renewed\n');
+    const renewed = parseLock(readFileSync(lock, 'utf8'));
+    expect(renewed.owner).toBe('{"token":"two"}');
+    expect(renewed.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 590_000);
+    expect(sh(host.renewLock(lock, 'one', 600)).out).toBe('lost\n');
+  });
+
+  const recordArgs = (token: string, line: string, target = '') =>
+    host.record({
+      stateDir,
+      token,
+      auditLine: line,
+      auditCapBytes: 200,
+      currentTarget: target,
+      currentLink: `${deployPath}/current`,
+      loginDir: `${stateDir}/login.${token}`,
+      keepReleaseIds: ['r2'],
+      pruneImages: [],
+    });
+
+  it('records the attempt (state first), moves the current link, prunes, and unlocks, once', () => {
+    expect(sh(recordArgs('one', '{"a":1}'), '{"state":1}\n').code).toBe(EXIT.leaseLost);
+    expect(readFileSync(`${stateDir}/state.json`, 'utf8')).toBe('{"v":1}');
+    expect(sh(recordArgs('two', '{"a":1}'), '').code).toBe(80);
+    expect(readFileSync(`${stateDir}/state.json`, 'utf8')).toBe('{"v":1}');
+
+    const done = sh(recordArgs('two', '{"a":1}', '.deployer/releases/r2'), '{"state":2}\n');
+    expect(done).toEqual({ code: 0, out: 'recorded\nunlocked\n' });
+    expect(readFileSync(`${stateDir}/state.json`, 'utf8')).toBe('{"state":2}\n');
+    expect([mode(`${stateDir}/state.json`), mode(`${stateDir}/audit.log`)]).toEqual(['600', '600']);
+    expect(readlinkSync(`${deployPath}/current`)).toBe('.deployer/releases/r2');
+    expect(readdirSync(`${stateDir}/releases`)).toEqual(['r2']);
+    expect(existsSync(lock)).toBe(false);
+
+    // A retry after a lost reply adds no second audit line.
+    writeFileSync(lock, `${Math.floor(Date.now() / 1000) + 60}\n{"token":"two"}\n`);
+    sh(recordArgs('two', '{"a":1}', '.deployer/releases/r2'), '{"state":2}\n');
+    expect(readFileSync(`${stateDir}/audit.log`, 'utf8')).toBe('{"a":1}\n');
+  });
+
+  it('rotates audit.log at its cap and reports an unwritable one without failing the record', () => {
+    writeFileSync(`${stateDir}/audit.log`, 'x'.repeat(300));
+    writeFileSync(lock, `${Math.floor(Date.now() / 1000) + 60}\n{"token":"two"}\n`);
+    sh(recordArgs('two', '{"b":2}'), '{"state":3}\n');
+    expect(readFileSync(`${stateDir}/audit.log`, 'utf8')).toBe('{"b":2}\n');
+    expect(readFileSync(`${stateDir}/audit.log.1`, 'utf8')).toBe('x'.repeat(300));
+
+    // A folder where audit.log should be: unwritable even for root.
+    execFileSync('rm', ['-f', `${stateDir}/audit.log`]);
+    mkdirSync(`${stateDir}/audit.log`);
+    writeFileSync(lock, `${Math.floor(Date.now() / 1000) + 60}\n{"token":"two"}\n`);
+    const result = sh(recordArgs('two', '{"c":3}'), '{"state":4}\n');
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/^recorded\naudit-failed .+\nunlocked\n$/);
+    expect(readFileSync(`${stateDir}/state.json`, 'utf8')).toBe('{"state":4}\n');
+    chmodSync(stateDir, 0o700);
   });
 
   it('never lets a value escape into the shell', () => {
@@ -145,6 +281,24 @@ describe('state and gate', () => {
     ]);
     expect(parseState(JSON.stringify(state), 'staging', 'x')).toEqual(state);
     expect(() => parseState('{oops', 'staging', 'state.json')).toThrow(/state.json is not valid JSON/);
+    expect(() => parseState('', 'staging', 'state.json', true)).toThrow(/state.json is empty/);
+    expect(parseState('', 'staging', 'state.json', false)).toEqual(emptyState('staging'));
+  });
+
+  it('keeps the folders and images of the last successful releases and of the latest attempt', () => {
+    let state = emptyState('staging');
+    for (const [id, status] of [
+      ['r1', 'success'],
+      ['r2', 'success'],
+      ['r3', 'failed'],
+      ['r4', 'success'],
+      ['r5', 'failed'],
+    ] as const)
+      state = recordRelease(state, release(id, id.slice(1).repeat(7), status));
+    const plan = prunePlan(state, 2);
+    expect(plan.keepReleaseIds).toEqual(['r4', 'r2']);
+    const images = (id: string) => [release(id, id.slice(1).repeat(7)).appImage];
+    expect(plan.images.sort()).toEqual([...images('r1'), ...images('r3')].sort());
   });
 
   it('makes sortable release ids', () => {

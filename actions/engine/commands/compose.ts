@@ -14,6 +14,12 @@ export interface ComposeProject {
 export const detectComposeCommands = {
   plugin: ['docker', 'compose', 'version', '--short'],
   standalone: ['docker-compose', 'version', '--short'],
+  /** Both in one round trip: prints `docker compose <version>` or `docker-compose <version>`. */
+  auto: [
+    'sh',
+    '-c',
+    'if v=$(docker compose version --short 2>/dev/null); then echo "docker compose $v"; elif v=$(docker-compose version --short 2>/dev/null); then echo "docker-compose $v"; else exit 1; fi',
+  ],
 } as const;
 
 export function parseComposeVersion(output: string): number | undefined {
@@ -54,9 +60,9 @@ export const compose = {
   ensureRunning(project: ComposeProject, services: string[]): string[] {
     return [...composeBase(project), 'up', '--detach', '--no-build', ...services];
   },
-  /** The migrator as a one-off container, removed afterwards. */
-  runOnce(project: ComposeProject, service: string): string[] {
-    return [...composeBase(project), 'run', '--rm', '--no-deps', '-T', service];
+  /** The migrator as a named one-off container in the background: it outlives a lost connection. */
+  runDetached(project: ComposeProject, service: string, name: string): string[] {
+    return [...composeBase(project), 'run', '--detach', '--name', name, '--no-deps', service];
   },
   rm(project: ComposeProject, services: string[]): string[] {
     return [...composeBase(project), 'rm', '--force', '--stop', ...services];
@@ -73,7 +79,7 @@ export const docker = {
       'docker',
       'inspect',
       '--format',
-      '{"id":{{json .Id}},"image":{{json .Config.Image}},"imageId":{{json .Image}},"status":{{json .State.Status}},"exitCode":{{.State.ExitCode}},"restarting":{{.State.Restarting}}}',
+      '{"id":{{json .Id}},"image":{{json .Config.Image}},"imageId":{{json .Image}},"status":{{json .State.Status}},"exitCode":{{.State.ExitCode}},"restarting":{{.State.Restarting}},"restartCount":{{.RestartCount}},"startedAt":{{json .State.StartedAt}}}',
       ...ids,
     ];
   },
@@ -101,6 +107,24 @@ export const docker = {
       '--filter',
       `label=com.docker.compose.service=${service}`,
     ];
+  },
+  /** Streams a container's output until it stops. */
+  followLogs(name: string): string[] {
+    return ['docker', 'logs', '--follow', name];
+  },
+  logTail(name: string, lines: number): string[] {
+    return ['docker', 'logs', '--tail', String(lines), name];
+  },
+  /** Waits for a container to stop and prints its exit code. */
+  wait(name: string): string[] {
+    return ['docker', 'wait', name];
+  },
+  /** Prints `running`, `exited <code>`… for a container, or fails when there is none. */
+  containerStatus(name: string): string[] {
+    return ['docker', 'inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name];
+  },
+  removeContainer(name: string): string[] {
+    return ['docker', 'rm', '--force', name];
   },
   imageExists(image: string): string[] {
     return ['docker', 'image', 'inspect', '--format', '{{.Id}}', image];

@@ -1,10 +1,64 @@
-// Host-side file and lock operations as argv lists. Each script below is a constant; every
+// Host-side file, lock and state operations as argv lists. Each script below is a constant; every
 // value reaches it as a positional argument ("$1", "$2"…), never pasted into the script text.
 
 const sh = (script: string, ...args: string[]): string[] => ['sh', '-c', script, 'sh', ...args];
 
-/** Exit code of the lock script when another deploy holds the lock. */
-export const LOCK_HELD = 75;
+/** Exit codes the scripts below use to say what happened. */
+export const EXIT = {
+  /** Another deploy holds the lock. */
+  lockHeld: 75,
+  /** A migrator of this environment is still running. */
+  migratorBusy: 76,
+  /** The host's env file does not exist. */
+  noEnvFile: 3,
+  /** The lock does not carry our token any more: another deploy took it over. */
+  leaseLost: 86,
+} as const;
+
+// Takes `$lock` (a hard link fails when the name exists): the first line is the expiry in epoch
+// seconds (host clock), then the owner. An expired lock is taken over under a guard directory.
+const ACQUIRE = `now=$(date +%s)
+tmp="$lock.tmp.$$"
+printf '%s\\n%s\\n' "$((now + ttl))" "$owner" > "$tmp"
+if ln "$tmp" "$lock" 2>/dev/null; then rm -f "$tmp"; echo "lock acquired"
+else
+  expiry=$(head -n 1 "$lock" 2>/dev/null || echo 0)
+  case "$expiry" in ''|*[!0-9]*) expiry=0 ;; esac
+  guard="$lock.takeover"
+  # A takeover guard left by a killed deploy is itself stale after 60 s.
+  find "$(dirname "$lock")" -maxdepth 1 -name lock.takeover -mmin +1 -exec rmdir {} \\; 2>/dev/null || true
+  taken=""
+  if [ "$expiry" -lt "$now" ] && mkdir "$guard" 2>/dev/null; then
+    if [ "$(head -n 1 "$lock" 2>/dev/null || echo 0)" = "$expiry" ]; then
+      old=$(base64 < "$lock" 2>/dev/null | tr -d '\\n' || true)
+      rm -f "$lock"
+      if ln "$tmp" "$lock" 2>/dev/null; then taken=1; echo "lock took-over $old"; fi
+    fi
+    rmdir "$guard"
+  fi
+  rm -f "$tmp"
+  if [ -z "$taken" ]; then echo "lock held $(base64 < "$lock" 2>/dev/null | tr -d '\\n')"; exit ${EXIT.lockHeld}; fi
+fi`;
+
+/** Fails with EXIT.leaseLost unless `$lock` still carries `$token`. */
+const FENCE = `if ! grep -qF -- "$token" "$lock" 2>/dev/null; then echo "the deploy lock $lock is no longer held by this deploy" >&2; exit ${EXIT.leaseLost}; fi`;
+
+export interface BeginArgs {
+  stateDir: string;
+  lockOwner: string;
+  token: string;
+  ttlSeconds: number;
+  /** The host's env file (runtime settings and secrets). */
+  envFile: string;
+  releaseDir: string;
+  /** Where the release's own copy of the env file goes (its name inside releaseDir). */
+  envFileName: string;
+  /** A release folder to copy compose file and env file from (rollback), or the compose file's text. */
+  source: { fromRelease: string } | { composeText: string };
+  deployEnv: string;
+  currentLink: string;
+  images: string[];
+}
 
 export const host = {
   mkdirs(...paths: string[]): string[] {
@@ -25,101 +79,205 @@ export const host = {
     return sh('if [ -f "$1" ]; then cat "$1"; fi', path);
   },
 
-  fileExists(path: string): string[] {
-    return ['test', '-f', path];
-  },
-
-  /** Creates the deploy path and state folder; exits 3 when the host's env file is missing. */
-  prepareDeployPath(deployPath: string, stateDir: string, envFile: string): string[] {
-    return sh('set -e; mkdir -p -- "$1" "$2"; [ -f "$3" ] || exit 3', deployPath, stateDir, envFile);
-  },
-
-  /** Makes the next release current: keeps the old env as previous, renames next over current. */
-  commitRelease(files: {
-    env: string;
-    previousEnv: string;
-    compose: string;
-    nextCompose: string;
-    nextEnv: string;
-  }): string[] {
-    return sh(
-      'set -e; if [ -f "$1" ]; then cp -p "$1" "$2"; fi; mv -f "$4" "$3"; mv -f "$5" "$1"',
-      files.env,
-      files.previousEnv,
-      files.compose,
-      files.nextCompose,
-      files.nextEnv,
-    );
-  },
-
-  /** Replaces `statePath` atomically with stdin and appends `line` to `auditPath`. */
-  writeStateAndAudit(statePath: string, auditPath: string, line: string): string[] {
-    return sh(
-      'set -e; umask 022; tmp="$1.tmp.$$"; cat > "$tmp"; mv -f "$tmp" "$1"; umask 077; printf \'%s\\n\' "$3" >> "$2"',
-      statePath,
-      auditPath,
-      line,
-    );
-  },
-
-  copyIfExists(from: string, to: string): string[] {
-    return sh('if [ -f "$1" ]; then cp -p "$1" "$2"; fi', from, to);
+  /** Prints `present` and the file, or `absent`: an empty file is not the same as none. */
+  readState(path: string): string[] {
+    return sh('if [ -e "$1" ]; then echo present; cat "$1"; else echo absent; fi', path);
   },
 
   remove(...paths: string[]): string[] {
     return ['rm', '-rf', '--', ...paths];
   },
 
-  /** A private temporary directory on the host; prints its path. */
-  makeTempDir(): string[] {
-    return ['mktemp', '-d', '-t', 'deployer.XXXXXXXX'];
+  /**
+   * The start of a deploy in one round trip: take the lock (or report who holds it), remove login
+   * folders a killed deploy left, check the env file, print the state and the current release, write
+   * the release's own files, and say whether its images are already on the host.
+   */
+  begin(args: BeginArgs): string[] {
+    const from = 'fromRelease' in args.source ? args.source.fromRelease : '';
+    const text = 'composeText' in args.source ? args.source.composeText : '';
+    return sh(
+      `set -eu
+state_dir=$1; owner=$2; token=$3; ttl=$4; env_src=$5; release_dir=$6; env_name=$7; from=$8; compose_text=$9
+shift 9
+deploy_env=$1; current_link=$2; shift 2
+lock="$state_dir/lock"
+mkdir -p "$state_dir/releases"
+chmod 700 "$state_dir"
+${ACQUIRE}
+find "$state_dir" -maxdepth 1 -name 'login.*' -exec rm -rf {} + 2>/dev/null || true
+if [ ! -f "$env_src" ]; then rm -f "$lock"; echo "no-env-file"; exit ${EXIT.noEnvFile}; fi
+if [ -e "$state_dir/state.json" ]; then echo "state present $(base64 < "$state_dir/state.json" | tr -d '\\n')"; else echo "state absent"; fi
+echo "current $(readlink "$current_link" 2>/dev/null || true)"
+umask 077
+mkdir -p "$release_dir"
+if [ -n "$from" ]; then
+  [ -f "$from/docker-compose.yml" ] && [ -f "$from/$env_name" ] || { rm -f "$lock"; echo "no-release-files"; exit 4; }
+  cp "$from/docker-compose.yml" "$release_dir/docker-compose.yml"
+  cp "$from/$env_name" "$release_dir/$env_name"
+else
+  printf '%s' "$compose_text" > "$release_dir/docker-compose.yml"
+  cp "$env_src" "$release_dir/$env_name"
+fi
+chmod 644 "$release_dir/docker-compose.yml"; chmod 600 "$release_dir/$env_name"
+printf '%s' "$deploy_env" > "$release_dir/deploy.env"
+if docker image inspect "$@" >/dev/null 2>&1; then echo "images present"; else echo "images missing"; fi`,
+      args.stateDir,
+      args.lockOwner,
+      args.token,
+      String(args.ttlSeconds),
+      args.envFile,
+      args.releaseDir,
+      args.envFileName,
+      from,
+      text,
+      args.deployEnv,
+      args.currentLink,
+      ...args.images,
+    );
+  },
+
+  /** Runs `argv` only while the lock carries `token`: the check and the act are one command on the host. */
+  fenced(lock: string, token: string, argv: readonly string[], cwd?: string): string[] {
+    return sh(
+      `lock=$1; token=$2; dir=$3; shift 3\n${FENCE}\n[ -z "$dir" ] || cd "$dir"\nexec "$@"`,
+      lock,
+      token,
+      cwd ?? '',
+      ...argv,
+    );
   },
 
   /**
-   * Takes the lock `<dir>/lock` atomically (a hard link fails when the name exists).
-   * The lock file holds the expiry (epoch seconds, host clock) on its first line, then the owner.
-   * Prints `acquired`, or `took-over` and the expired lock, or exits LOCK_HELD printing `held` and it.
+   * Logs in with the password on stdin and runs `argv` (a pull) with that login, all in one
+   * invocation: the temporary Docker config is removed by a trap however the pull ends, and
+   * `begin` removes one a killed deploy left behind.
    */
-  acquireLock(dir: string, owner: string, ttlSeconds: number): string[] {
+  withRegistryLogin(
+    fence: { lock: string; token: string },
+    loginDir: string,
+    registry: { server: string; username: string },
+    argv: readonly string[],
+    cwd: string,
+  ): string[] {
     return sh(
-      `set -eu
-dir=$1; owner=$2; ttl=$3
-lock="$dir/lock"; guard="$dir/lock.takeover"
-mkdir -p "$dir"
-now=$(date +%s)
-tmp="$dir/lock.tmp.$$"
-printf '%s\\n%s\\n' "$((now + ttl))" "$owner" > "$tmp"
-if ln "$tmp" "$lock" 2>/dev/null; then rm -f "$tmp"; echo acquired; exit 0; fi
-expiry=$(head -n 1 "$lock" 2>/dev/null || echo 0)
-case "$expiry" in ''|*[!0-9]*) expiry=0 ;; esac
-# A takeover guard left by a killed deploy is itself stale after 60 s.
-find "$dir" -maxdepth 1 -name lock.takeover -mmin +1 -exec rmdir {} \\; 2>/dev/null || true
-if [ "$expiry" -lt "$now" ] && mkdir "$guard" 2>/dev/null; then
-  if [ "$(head -n 1 "$lock" 2>/dev/null || echo 0)" = "$expiry" ]; then
-    old=$(cat "$lock" 2>/dev/null || true)
-    rm -f "$lock"
-    if ln "$tmp" "$lock" 2>/dev/null; then
-      rm -f "$tmp"; rmdir "$guard"; echo took-over; printf '%s\\n' "$old"; exit 0
-    fi
-  fi
-  rmdir "$guard"
-fi
-rm -f "$tmp"
-echo held
-cat "$lock" 2>/dev/null || true
-exit ${LOCK_HELD}`,
-      dir,
-      owner,
+      `set -u
+lock=$1; token=$2; cfg=$3; server=$4; user=$5; dir=$6; shift 6
+${FENCE}
+trap 'rm -rf "$cfg"' EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
+rm -rf "$cfg"; mkdir -m 700 "$cfg" || exit 1
+docker --config "$cfg" login "$server" --username "$user" --password-stdin >/dev/null || exit $?
+cd "$dir" && DOCKER_CONFIG="$cfg" "$@"`,
+      fence.lock,
+      fence.token,
+      loginDir,
+      registry.server,
+      registry.username,
+      cwd,
+      ...argv,
+    );
+  },
+
+  /**
+   * Starts the migrator as a named, detached container (its status and logs outlive our connection),
+   * unless a migrator of the same project still runs: then exits EXIT.migratorBusy printing its name.
+   */
+  startMigrator(
+    fence: { lock: string; token: string },
+    filters: { project: string; service: string },
+    runArgv: readonly string[],
+    cwd: string,
+  ): string[] {
+    return sh(
+      `lock=$1; token=$2; project=$3; service=$4; dir=$5; shift 5
+${FENCE}
+busy=$(docker ps --format '{{.Names}}' --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service" --filter label=com.docker.compose.oneoff=True)
+if [ -n "$busy" ]; then echo "$busy"; exit ${EXIT.migratorBusy}; fi
+cd "$dir" && "$@" >/dev/null`,
+      fence.lock,
+      fence.token,
+      filters.project,
+      filters.service,
+      cwd,
+      ...runArgv,
+    );
+  },
+
+  /** Renews the lease: a new expiry, the same owner. Prints `renewed`, or `lost` when it is not ours. */
+  renewLock(lock: string, token: string, ttlSeconds: number): string[] {
+    return sh(
+      `lock=$1; token=$2; ttl=$3
+if grep -qF -- "$token" "$lock" 2>/dev/null; then
+  tmp="$lock.renew.$$"
+  { echo "$(( $(date +%s) + ttl ))"; sed 1d "$lock"; } > "$tmp" && mv -f "$tmp" "$lock" && echo renewed
+else echo lost; fi`,
+      lock,
+      token,
       String(ttlSeconds),
     );
   },
 
   /** Removes the lock only when it still carries our token. Prints `released` or `not-ours`. */
-  releaseLock(dir: string, token: string): string[] {
+  releaseLock(lock: string, token: string): string[] {
     return sh(
-      'if [ -f "$1/lock" ] && grep -qF -- "$2" "$1/lock"; then rm -f "$1/lock"; echo released; else echo not-ours; fi',
-      dir,
+      'if [ -f "$1" ] && grep -qF -- "$2" "$1"; then rm -f "$1"; echo released; else echo not-ours; fi',
+      lock,
       token,
+    );
+  },
+
+  /**
+   * The end of a deploy in one round trip, while the lock is still ours: state.json replaced from
+   * stdin (fsync + rename, 0600) — the commit point —, then the current link (on success), the
+   * audit line (rotated at a size cap; a failure is reported, not fatal: the state is the record),
+   * pruning, the login folder, and the lock. Re-running it after a lost reply changes nothing more.
+   */
+  record(args: {
+    stateDir: string;
+    token: string;
+    auditLine: string;
+    auditCapBytes: number;
+    /** Release folder the current link points to after a success; empty leaves the link alone. */
+    currentTarget: string;
+    currentLink: string;
+    loginDir: string;
+    /** Release folders to keep; every other one in .deployer/releases is removed. */
+    keepReleaseIds: string[];
+    pruneImages: string[];
+  }): string[] {
+    return sh(
+      `set -u
+state_dir=$1; token=$2; line=$3; cap=$4; target=$5; link=$6; login=$7; keep=" $8 "; shift 8
+lock="$state_dir/lock"; state="$state_dir/state.json"; audit="$state_dir/audit.log"
+${FENCE}
+umask 077
+tmp="$state.tmp.$$"
+cat > "$tmp" && sync "$tmp" 2>/dev/null; [ -s "$tmp" ] && mv -f "$tmp" "$state" || { rm -f "$tmp"; echo "could not write $state" >&2; exit 80; }
+sync "$state_dir" 2>/dev/null || true
+echo recorded
+if [ -n "$target" ]; then ln -sfn "$target" "$link.tmp.$$" && { mv -Tf "$link.tmp.$$" "$link" 2>/dev/null || ln -sfn "$target" "$link"; } && rm -f "$link.tmp.$$"; fi
+if [ "$(tail -n 1 "$audit" 2>/dev/null)" != "$line" ]; then
+  if [ -f "$audit" ] && [ "$(wc -c < "$audit")" -gt "$cap" ]; then mv -f "$audit" "$audit.1" 2>/dev/null || true; fi
+  if ! err=$( { printf '%s\\n' "$line" >> "$audit"; } 2>&1 ); then echo "audit-failed $err"; fi
+  chmod 600 "$audit" 2>/dev/null || true
+fi
+rm -rf "$login"
+for dir in "$state_dir"/releases/*; do
+  [ -d "$dir" ] || continue
+  case "$keep" in *" \${dir##*/} "*) ;; *) rm -rf "$dir" ;; esac
+done
+[ "$#" -eq 0 ] || docker image rm "$@" >/dev/null 2>&1 || true
+rm -f "$lock"; echo unlocked`,
+      args.stateDir,
+      args.token,
+      args.auditLine,
+      String(args.auditCapBytes),
+      args.currentTarget,
+      args.currentLink,
+      args.loginDir,
+      args.keepReleaseIds.join(' '),
+      ...args.pruneImages,
     );
   },
 };

@@ -7,12 +7,19 @@ import {
   type ReadinessResult,
   type ReadinessSettings,
 } from '../readiness/index.js';
-import { CancelledError } from './cancelled.js';
-import type { DeployContext, DeployRequest } from './deploy.js';
+import type { DeployRequest } from './deploy.js';
+import type { HostExecutor } from './host-link.js';
+import type { EventLog } from '../events.js';
+
+interface WatchContext {
+  executor: HostExecutor;
+  log: EventLog;
+  signal?: AbortSignal;
+}
 
 export function readinessEndpoint(
   request: DeployRequest,
-  context: DeployContext,
+  context: { executor: HostExecutor },
 ): Pick<ReadinessCheck, 'url' | 'connect'> {
   const target = request.readinessTarget;
   if ('url' in target) return { url: target.url };
@@ -32,7 +39,7 @@ export function restoredReadiness(request: DeployRequest): ReadinessSettings {
 /** Waits for readiness, giving up early when the new app container exits or restarts. */
 export async function waitForNewRelease(
   request: DeployRequest,
-  context: DeployContext,
+  context: WatchContext,
   next: ComposeProject,
 ): Promise<ReadinessResult> {
   const watcher = new AbortController();
@@ -40,7 +47,7 @@ export async function waitForNewRelease(
   let exitReason: string | undefined;
   const pause = () =>
     new Promise((resolve) => {
-      const timer = setTimeout(resolve, 1000);
+      const timer = setTimeout(resolve, 500);
       watcher.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), {
         once: true,
       });
@@ -67,7 +74,7 @@ export async function waitForNewRelease(
         if (!attempt.ok) context.log.info('ready', `attempt ${attempt.number}: ${attempt.outcome}`);
       },
     });
-    if (context.signal?.aborted) throw new CancelledError();
+    if (context.signal?.aborted) throw context.signal.reason;
     if (exitReason && !result.ready) return { ...result, reason: exitReason };
     return result;
   } finally {
@@ -78,10 +85,52 @@ export async function waitForNewRelease(
 }
 
 interface ContainerState {
+  id: string;
   image: string;
   status: string;
   exitCode: number;
   restarting: boolean;
+  restartCount: number;
+  startedAt: string;
+}
+
+/**
+ * After the first ready answer: the app container must stay the same container, running, with the
+ * same restart count and start time for `ms` (checked every 250 ms), or the release is not stable.
+ */
+export async function watchStability(
+  executor: Executor,
+  request: DeployRequest,
+  project: ComposeProject,
+  ms: number,
+  signal: AbortSignal,
+): Promise<{ stable: true } | { stable: false; reason: string }> {
+  const first = await appContainerState(executor, request, project);
+  if (!first || first.image !== request.appImage)
+    return {
+      stable: false,
+      reason: `after the switch ${request.appService} runs ${first?.image ?? 'nothing'}, not ${request.appImage}`,
+    };
+  const until = Date.now() + ms;
+  let now: ContainerState | undefined = first;
+  for (;;) {
+    if (
+      now?.id !== first.id ||
+      now.status !== 'running' ||
+      now.restarting ||
+      now.restartCount !== first.restartCount ||
+      now.startedAt !== first.startedAt
+    ) {
+      return {
+        stable: false,
+        reason: `the ${request.appService} container ${now?.status === 'running' && now.restartCount !== first.restartCount ? `restarted (restart count ${first.restartCount} → ${now.restartCount})` : `is ${now?.restarting ? 'restarting' : (now?.status ?? 'gone')} (exit code ${now?.exitCode ?? '?'})`} within ${Math.round(ms / 100) / 10} s of its first ready answer`,
+      };
+    }
+    if (Date.now() >= until) return { stable: true };
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250, until - Date.now())));
+    if (signal.aborted) throw signal.reason;
+    now = await appContainerState(executor, request, project);
+  }
 }
 
 async function appContainerState(
@@ -100,19 +149,6 @@ async function appContainerState(
   if (ids.length === 0) return undefined;
   const { stdout } = await executor.run(docker.inspectContainers(ids));
   return JSON.parse(stdout.trim().split('\n')[0]!) as ContainerState;
-}
-
-export async function assertRunning(
-  executor: Executor,
-  request: DeployRequest,
-  project: ComposeProject,
-): Promise<void> {
-  const state = await appContainerState(executor, request, project);
-  if (!state || state.image !== request.appImage) {
-    throw new Error(
-      `after the switch ${request.appService} runs ${state?.image ?? 'nothing'}, not ${request.appImage}`,
-    );
-  }
 }
 
 export async function containerLogTail(

@@ -1,24 +1,42 @@
-import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { compose, type ComposeFlavor, type ComposeProject } from '../commands/compose.js';
+import { compose, docker, type ComposeFlavor, type ComposeProject } from '../commands/compose.js';
 import { host } from '../commands/host.js';
-import type { Executor } from '../exec/executor.js';
+import { lastLines } from '../exec/executor.js';
 import type { EventLog } from '../events.js';
 import { waitUntilReady, type ReadinessResult, type ReadinessSettings } from '../readiness/index.js';
+import { describeLock, LockTimeoutError, type LockInfo } from '../state/lock.js';
 import {
-  assertRunning,
+  parseState,
+  recordRelease,
+  releaseId,
+  type DeployState,
+  type ReleaseRecord,
+  type ReleaseStatus,
+} from '../state/release.js';
+import { auditLine, prunePlan } from '../state/store.js';
+import {
   containerLogTail,
   readinessEndpoint,
   restoredReadiness,
   waitForNewRelease,
+  watchStability,
 } from './app-watch.js';
-import { detectCompose, pullImages } from './host-steps.js';
 import { CancelledError } from './cancelled.js';
-import { HostLock, describeLock } from '../state/lock.js';
-import { releaseId, type DeployState, type ReleaseRecord, type ReleaseStatus } from '../state/release.js';
-import { StateStore } from '../state/store.js';
-import { RecreateStrategy, type SwitchStrategy } from './switch.js';
 import { deployEnvFile, DEPLOY_FILES } from './files.js';
+import { HostLink, isTransportFault, type HostExecutor } from './host-link.js';
+import {
+  begin,
+  describePullFailure,
+  detectCompose,
+  migratorStatus,
+  MigratorBusyError,
+  startMigrator,
+  waitForContainer,
+  type Fence,
+} from './host-steps.js';
+import { Lease, LeaseLostError } from './lease.js';
+
+export type { Tunnel } from './host-link.js';
 
 /** Where readiness is checked: a URL the runner reaches, or a port on the host through the SSH session. */
 export type ReadinessTarget = { url: string } | { host: string; port: number; path: string };
@@ -28,8 +46,9 @@ export interface DeployRequest {
   kind: ReleaseRecord['kind'];
   deployPath: string;
   projectName: string;
-  /** Uploaded as the release's compose file; when absent the host's current one is reused (rollback). */
+  /** The release's compose file; a rollback (`fromRelease`) reuses the files that release ran with. */
   composeFileContent?: string;
+  fromRelease?: string;
   envFileName: string;
   appService: string;
   migratorService: string;
@@ -39,13 +58,15 @@ export interface DeployRequest {
   /** Extra non-secret variables for deploy.env (e.g. APP_HOST_PORT). */
   deployEnv: Record<string, string>;
   runMigrations: boolean;
-  /** Pull images first; when false, images missing on the host are still pulled. */
-  pull: boolean;
   registry?: { server: string; username: string; password: string };
   readiness: ReadinessSettings;
   readinessTarget: ReadinessTarget;
+  /** After the first ready answer the app must keep running, unrestarted, this long before commit. */
+  readyStableForMs: number;
+  deployTimeoutMs: number;
   lockTtlMs: number;
   lockWaitMs: number;
+  keepReleases: number;
   composeCommand: 'auto' | ComposeFlavor['command'];
   sha: string;
   actor: string;
@@ -79,274 +100,653 @@ export class DeployFailedError extends Error {
   }
 }
 
-/** The host side of an executor, when it can tunnel (SSH). */
-export interface Tunnel {
-  openTunnel(host: string, port: number): Promise<Duplex>;
-}
-
 export interface DeployContext {
-  executor: Executor & Partial<Tunnel>;
+  executor: HostExecutor;
+  /** Opens a fresh connection after a transport fault (bounded attempts). */
+  reconnect?: () => Promise<HostExecutor>;
   log: EventLog;
   signal?: AbortSignal;
   now?: () => Date;
 }
 
+/** On SIGINT/SIGTERM the record and the lock must be settled well inside GitHub's 10 s before SIGKILL. */
+export const CANCEL_BUDGET_MS = 4_500;
+const AUDIT_CAP_BYTES = 1024 * 1024;
+const LOCK_POLL_MS = 1_000;
+
 /**
- * One deploy over one connection: lock → upload → pull → migrate → switch → ready → record,
- * with automatic rollback when the new release is not ready, and cancellation handling.
+ * One deploy over one supervised connection: lock → files → pull → migrate → switch → ready →
+ * stable → commit, with automatic rollback, a lease renewed while it runs, and a truthful record
+ * of every attempt whatever goes wrong (app, connection, cancellation, lost lease).
  */
-export async function runDeploy(request: DeployRequest, context: DeployContext): Promise<DeployOutcome> {
-  const { executor, log, signal } = context;
-  const now = context.now ?? (() => new Date());
-  const startedAt = now();
-  const id = releaseId(startedAt, request.sha);
-  const stateDir = `${request.deployPath}/${DEPLOY_FILES.stateDir}`;
-  const lock = new HostLock(executor, stateDir);
-  const store = new StateStore(executor, stateDir, request.environment);
-  const steps: StepTiming[] = [];
-  const token = randomUUID();
-  log.context.release = id;
+export function runDeploy(request: DeployRequest, context: DeployContext): Promise<DeployOutcome> {
+  return new Deployment(request, context).run();
+}
 
-  const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
-    if (signal?.aborted) throw new CancelledError();
-    const began = Date.now();
-    log.info(name, 'started');
+type Phase = 'starting' | 'locked' | 'switching' | 'switched' | 'committing' | 'committed';
+type Migration = NonNullable<ReleaseRecord['migration']>;
+
+class AppFailure extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'migration' | 'not-ready' | 'unstable' | 'pull' | 'other',
+    readonly logTail?: string,
+  ) {
+    super(message);
+  }
+}
+
+class Deployment {
+  private readonly log: EventLog;
+  private readonly link: HostLink;
+  private readonly startedAt: Date;
+  private readonly deadline: number;
+  private readonly id: string;
+  private readonly token = randomUUID();
+  private readonly files: ReturnType<typeof DEPLOY_FILES.paths>;
+  private readonly releaseDir: string;
+  private readonly stop = new AbortController();
+  private readonly steps: StepTiming[] = [];
+  private readonly lease: Lease;
+  private readonly fence: Fence;
+  private readonly migratorName: string;
+  private now: () => Date;
+  private phase: Phase = 'starting';
+  private migration: Migration = 'not-run';
+  private state!: DeployState;
+  private previous: ReleaseRecord | undefined;
+  private previousProject: ComposeProject | undefined;
+  private project!: ComposeProject;
+  private flavor: ComposeFlavor | undefined;
+  private readiness: ReadinessResult | undefined;
+  private inFlight: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly request: DeployRequest,
+    private readonly context: DeployContext,
+  ) {
+    this.log = context.log;
+    this.now = context.now ?? (() => new Date());
+    this.startedAt = this.now();
+    this.deadline = Date.now() + request.deployTimeoutMs;
+    this.id = releaseId(this.startedAt, request.sha);
+    this.log.context.release = this.id;
+    this.files = DEPLOY_FILES.paths(request.deployPath);
+    this.releaseDir = this.files.releaseDir(this.id);
+    this.link = new HostLink(context.executor, context.reconnect, () => this.deadline);
+    this.fence = { lock: this.files.lock, token: this.token };
+    this.migratorName = `${request.projectName}-migrator-${this.id}`.toLowerCase();
+    this.lease = new Lease(this.link, this.fence, request.lockTtlMs, (error) => {
+      this.log.error('lock', error.message);
+      this.stop.abort(error);
+    });
+    context.signal?.addEventListener('abort', () => this.stop.abort(new CancelledError()), { once: true });
+    if (context.signal?.aborted) this.stop.abort(new CancelledError());
+  }
+
+  async run(): Promise<DeployOutcome> {
+    await this.start();
+    this.lease.start();
     try {
-      return await work();
+      await this.pull();
+      if (this.request.accessories.length > 0) await this.accessories();
+      if (this.request.runMigrations) await this.migrate();
+      await this.switchOver();
+      await this.awaitReady();
+      await this.awaitStable();
+      return await this.commit();
+    } catch (error) {
+      return await this.settle(error as Error);
     } finally {
-      steps.push({ step: name, ms: Date.now() - began });
+      this.lease.stop();
     }
-  };
+  }
 
-  const flavor = await step('detect-compose', () => detectCompose(executor, request.composeCommand));
-  log.info('detect-compose', `using ${flavor.command} (v${flavor.major})`);
+  /** Runs a step; a cancellation or a lost lease ends the wait at once (the host command is left to finish). */
+  private async step<T>(name: string, work: () => Promise<T>): Promise<T> {
+    if (this.stop.signal.aborted) throw this.stop.signal.reason;
+    const began = Date.now();
+    this.log.info(name, 'started');
+    const running = work();
+    this.inFlight = running.catch(() => undefined);
+    let onStop: (() => void) | undefined;
+    const stopped = new Promise<never>((_, reject) => {
+      onStop = () => reject(this.stop.signal.reason);
+      this.stop.signal.addEventListener('abort', onStop, { once: true });
+    });
+    try {
+      return await Promise.race([running, stopped]);
+    } finally {
+      this.stop.signal.removeEventListener('abort', onStop!);
+      stopped.catch(() => undefined);
+      this.steps.push({ step: name, ms: Date.now() - began });
+    }
+  }
 
-  await step('lock', async () => {
-    const taken = await lock.acquire(
-      {
-        token,
+  private projectIn(dir: string): ComposeProject {
+    return {
+      flavor: this.flavor!,
+      projectName: this.request.projectName,
+      composeFile: `${dir}/docker-compose.yml`,
+      envFile: `${dir}/deploy.env`,
+    };
+  }
+
+  private async start(): Promise<void> {
+    const request = this.request;
+    const args = {
+      stateDir: this.files.stateDir,
+      lockOwner: JSON.stringify({
+        token: this.token,
         environment: request.environment,
         sha: request.sha,
         actor: request.actor,
         runId: request.runId,
         runUrl: request.runUrl,
-        startedAt: startedAt.toISOString(),
-      },
-      {
-        ttlMs: request.lockTtlMs,
-        waitMs: request.lockWaitMs,
-        signal,
-        onWait: (holder) => log.info('lock', `waiting for the deploy lock held by ${describeLock(holder)}`),
-      },
+        startedAt: this.startedAt.toISOString(),
+      }),
+      token: this.token,
+      ttlSeconds: Math.ceil(request.lockTtlMs / 1000),
+      envFile: `${request.deployPath}/${request.envFileName}`,
+      releaseDir: this.releaseDir,
+      envFileName: request.envFileName,
+      source: request.fromRelease
+        ? { fromRelease: this.files.releaseDir(request.fromRelease) }
+        : { composeText: request.composeFileContent ?? '' },
+      deployEnv: deployEnvFile({
+        APP_IMAGE: request.appImage,
+        MIGRATOR_IMAGE: request.migratorImage,
+        ENV_FILE: request.envFileName,
+        DEPLOYER_ENVIRONMENT: request.environment,
+        DEPLOYER_RELEASE: this.id,
+        DEPLOYER_SHA: request.sha,
+        ...request.deployEnv,
+      }),
+      currentLink: this.files.currentLink,
+      images: [request.appImage, ...(request.runMigrations ? [request.migratorImage] : [])],
+    };
+    const detecting = detectCompose(this.link, request.composeCommand);
+    detecting.catch(() => undefined);
+    let waitedSince: number | undefined;
+    let began: Awaited<ReturnType<typeof begin>> & { kind: 'begun' };
+    try {
+      began = await this.step('lock', async () => {
+        for (;;) {
+          const result = await begin(this.link, args, args.envFile);
+          if (result.kind === 'begun') return result;
+          if (waitedSince === undefined) {
+            waitedSince = Date.now();
+            this.log.info('lock', `waiting for the deploy lock held by ${describeLock(result.holder)}`);
+          }
+          if (Date.now() - waitedSince >= request.lockWaitMs)
+            throw new LockTimeoutError(Date.now() - waitedSince, result.holder);
+          await pause(
+            Math.min(LOCK_POLL_MS, request.lockWaitMs - (Date.now() - waitedSince)),
+            this.stop.signal,
+          );
+          if (this.stop.signal.aborted)
+            throw new Error('Cancelled while waiting for the deploy lock; nothing was changed');
+        }
+      });
+    } catch (error) {
+      if (isTransportFault(error)) await this.abandonStart(error);
+      throw error;
+    }
+    this.phase = 'locked';
+    if (began.tookOver) this.warnTakeover(began.tookOver);
+    this.state = parseState(
+      began.stateText ?? '',
+      request.environment,
+      `${this.link.where}:${this.files.stateDir}/state.json`,
+      began.stateText !== undefined,
     );
-    if (taken.tookOver)
-      log.warn('lock', `took over an expired deploy lock held by ${describeLock(taken.tookOver)}`);
-  });
+    try {
+      this.flavor = await detecting;
+    } catch (error) {
+      await this.link.run(host.releaseLock(this.files.lock, this.token)).catch(() => undefined);
+      throw error;
+    }
+    this.log.info('detect-compose', `using ${this.flavor.command} (v${this.flavor.major})`);
+    this.project = this.projectIn(this.releaseDir);
+    this.previous = this.state.current;
+    this.previousProject = this.previousRelease(began.current);
+    this.imagesPresent = began.imagesPresent;
+  }
 
-  const files = DEPLOY_FILES.paths(request.deployPath);
-  const next: ComposeProject = {
-    flavor,
-    projectName: request.projectName,
-    composeFile: files.nextCompose,
-    envFile: files.nextEnv,
-  };
-  let previousProject: ComposeProject | undefined;
-  let previous: ReleaseRecord | undefined;
-  let switched = false;
-  let readiness: ReadinessResult | undefined;
-  let migrated = false;
-  const strategy: SwitchStrategy = new RecreateStrategy(executor, request.deployPath, request.appService);
+  private imagesPresent = false;
 
-  const record = async (
+  private warnTakeover(holder: LockInfo): void {
+    this.log.warn('lock', `took over an expired deploy lock held by ${describeLock(holder)}`);
+  }
+
+  /** The release that runs now: the current link's folder, or wave 1's files in the deploy path. */
+  private previousRelease(current: string): ComposeProject | undefined {
+    if (current) return this.projectIn(`${this.request.deployPath}/${current}`);
+    if (this.state.current)
+      return {
+        flavor: this.flavor!,
+        projectName: this.request.projectName,
+        composeFile: this.files.legacyCompose,
+        envFile: this.files.legacyEnv,
+      };
+    return undefined;
+  }
+
+  /** The connection broke while taking the lock: whatever the host did, give the lock back if it is ours. */
+  private async abandonStart(error: Error): Promise<void> {
+    this.log.error('lock', `${error.message}; reconnecting to release the lock if it was taken`);
+    try {
+      await this.link.reconnect(() => undefined);
+      await this.link.run(host.releaseLock(this.files.lock, this.token), { timeoutMs: 10_000 });
+      await this.link.run(host.remove(this.releaseDir), { timeoutMs: 10_000 });
+    } catch (cleanup) {
+      this.log.error('lock', `could not clean up: ${(cleanup as Error).message}`);
+    }
+  }
+
+  private async pull(): Promise<void> {
+    const request = this.request;
+    const pinned = [request.appImage, request.migratorImage].every((image) =>
+      /@sha256:[0-9a-f]{64}$/.test(image),
+    );
+    if (this.imagesPresent && pinned) {
+      this.log.info('pull', 'both pinned images are already on the host; no registry round trip');
+      return;
+    }
+    const services = [
+      request.appService,
+      ...(request.runMigrations ? [request.migratorService] : []),
+      ...request.accessories,
+    ];
+    const pull = compose.pull(this.project, services);
+    const argv = request.registry
+      ? host.withRegistryLogin(
+          this.fence,
+          this.files.loginDir(this.token),
+          request.registry,
+          pull,
+          this.releaseDir,
+        )
+      : host.fenced(this.fence.lock, this.fence.token, pull, this.releaseDir);
+    const result = await this.step('pull', () =>
+      this.link.run(argv, { stdin: request.registry?.password, check: false }),
+    );
+    if (result.code !== 0)
+      throw this.commandFailure('pull', result, (stderr) => `pull failed: ${describePullFailure(stderr)}`);
+  }
+
+  private async accessories(): Promise<void> {
+    const argv = host.fenced(
+      this.fence.lock,
+      this.fence.token,
+      compose.ensureRunning(this.project, this.request.accessories),
+      this.releaseDir,
+    );
+    const result = await this.step('accessories', () => this.link.run(argv, { check: false }));
+    if (result.code !== 0)
+      throw this.commandFailure(
+        'accessories',
+        result,
+        (stderr) => `starting ${this.request.accessories.join(', ')} failed: ${lastLines(stderr, 10)}`,
+      );
+  }
+
+  private commandFailure(
+    kind: 'pull' | 'accessories' | 'switch',
+    result: { code: number; stdout: string; stderr: string },
+    describe: (stderr: string) => string,
+  ): Error {
+    if (result.code === 86) return new LeaseLostError(result.stderr.trim());
+    return new AppFailure(describe(result.stderr || result.stdout), kind === 'pull' ? 'pull' : 'other');
+  }
+
+  private async migrate(): Promise<void> {
+    await this.step('migrate', async () => {
+      for (;;) {
+        try {
+          await startMigrator(
+            this.link,
+            this.fence,
+            this.project,
+            this.request.migratorService,
+            this.migratorName,
+            this.releaseDir,
+          );
+          break;
+        } catch (error) {
+          if (!(error instanceof MigratorBusyError)) throw error;
+          this.log.warn(
+            'migrate',
+            `${error.message}; waiting for it to end before migrating (two migrations never run at once)`,
+          );
+          for (const name of error.names) await waitForContainer(this.link, name, this.request.lockWaitMs);
+        }
+      }
+      this.migration = 'running';
+      await this.link.run(docker.followLogs(this.migratorName), {
+        onStdout: this.log.stream('migrate'),
+        onStderr: this.log.stream('migrate'),
+        check: false,
+      });
+      const exitCode = await waitForContainer(this.link, this.migratorName);
+      await this.finishMigration(exitCode);
+    });
+  }
+
+  private async finishMigration(exitCode: number): Promise<void> {
+    this.migration = exitCode === 0 ? 'succeeded' : 'failed';
+    let tail = '';
+    if (exitCode !== 0)
+      tail = (await this.link.run(docker.logTail(this.migratorName, 20), { check: false })).stdout;
+    await this.link.run(docker.removeContainer(this.migratorName), { check: false });
+    if (exitCode !== 0)
+      throw new AppFailure(
+        `the migrator exited with code ${exitCode}${tail.trim() ? `:\n${lastLines(tail, 15)}` : ''}`,
+        'migration',
+      );
+  }
+
+  private async switchOver(): Promise<void> {
+    this.phase = 'switching';
+    await this.step('switch', () => this.startApp(this.project));
+    this.phase = 'switched';
+  }
+
+  private async startApp(project: ComposeProject): Promise<void> {
+    const service = [this.request.appService];
+    const dir = project.composeFile.replace(/\/[^/]+$/, '');
+    if (project.flavor.major < 2) {
+      // Compose v1 cannot recreate a container whose image BuildKit built once Docker is 25 or newer
+      // (KeyError: 'ContainerConfig'): remove the old container first, then create the new one.
+      await this.fencedCompose(compose.rm(project, service), dir);
+    }
+    await this.fencedCompose(compose.up(project, service), dir);
+  }
+
+  private async fencedCompose(argv: string[], dir: string): Promise<void> {
+    const result = await this.link.run(host.fenced(this.fence.lock, this.fence.token, argv, dir), {
+      check: false,
+    });
+    if (result.code !== 0)
+      throw this.commandFailure(
+        'switch',
+        result,
+        (stderr) =>
+          `\`${argv.slice(argv.indexOf('--env-file') + 2).join(' ')}\` failed: ${lastLines(stderr, 10)}`,
+      );
+  }
+
+  private async awaitReady(): Promise<void> {
+    const context = { executor: this.link, log: this.log, signal: this.stop.signal };
+    const readiness = await this.step('ready', () => waitForNewRelease(this.request, context, this.project));
+    this.readiness = readiness;
+    if (!readiness.ready) {
+      const tail = await containerLogTail(this.link, this.request, this.project).catch(() => '');
+      throw new AppFailure(readiness.reason ?? 'the new release did not answer ready', 'not-ready', tail);
+    }
+    this.log.info(
+      'ready',
+      `ready after ${readiness.attempts} attempt(s), ${readiness.timeToReadyMs ?? readiness.elapsedMs} ms`,
+    );
+  }
+
+  private async awaitStable(): Promise<void> {
+    const verdict = await this.step('stable', () =>
+      watchStability(this.link, this.request, this.project, this.request.readyStableForMs, this.stop.signal),
+    );
+    if (!verdict.stable) {
+      const tail = await containerLogTail(this.link, this.request, this.project).catch(() => '');
+      throw new AppFailure(verdict.reason, 'unstable', tail);
+    }
+  }
+
+  private async commit(): Promise<DeployOutcome> {
+    this.phase = 'committing';
+    try {
+      const outcome = await this.step('commit', () =>
+        this.record('success', {}, this.files.linkTarget(this.id)),
+      );
+      this.phase = 'committed';
+      this.log.info('done', `release ${this.id} is live`, {
+        durationMs: outcome.release.durationMs,
+        steps: this.steps.map((s) => `${s.step} ${s.ms}ms`).join(', '),
+      });
+      return outcome;
+    } catch (error) {
+      if (!isTransportFault(error)) throw error;
+      // Past the commit point nothing is reverted: find out whether the record landed.
+      this.log.error(
+        'commit',
+        `${error.message} while committing; reconnecting to see whether the commit landed`,
+      );
+      await this.link.reconnect((n, e) =>
+        this.log.info('reconnect', e ? `attempt ${n} failed: ${e.message}` : `reconnected (attempt ${n})`),
+      );
+      const recorded = await this.link.run(host.readState(`${this.files.stateDir}/state.json`));
+      if (recorded.stdout.includes(`"id": "${this.id}"`) && recorded.stdout.includes(`"status": "success"`)) {
+        this.phase = 'committed';
+        return await this.record('success', {}, this.files.linkTarget(this.id));
+      }
+      throw error;
+    }
+  }
+
+  /** Writes the attempt's record (and unlocks, prunes, moves the current link on success) in one command. */
+  private async record(
     status: ReleaseStatus,
-    extra: Partial<ReleaseRecord> = {},
-  ): Promise<DeployOutcome> => {
-    const finishedAt = now();
+    extra: Partial<ReleaseRecord>,
+    currentTarget = '',
+  ): Promise<DeployOutcome> {
+    const finishedAt = this.now();
+    const request = this.request;
     const release: ReleaseRecord = {
-      id,
+      id: this.id,
       environment: request.environment,
       kind: request.kind,
       sha: request.sha,
       appImage: request.appImage,
       migratorImage: request.migratorImage,
       status,
-      migrated,
-      startedAt: startedAt.toISOString(),
+      migrated: this.migration === 'succeeded',
+      migration: this.migration,
+      ...(this.migration !== 'not-run' ? { migratorContainer: this.migratorName } : {}),
+      projectName: request.projectName,
+      startedAt: this.startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
-      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      durationMs: finishedAt.getTime() - this.startedAt.getTime(),
       actor: request.actor,
       runUrl: request.runUrl,
-      host: executor.where,
-      previousReleaseId: previous?.id,
+      host: this.link.where,
+      previousReleaseId: this.previous?.id,
       promotedFrom: request.promotedFrom,
       rolledBackTo: request.rolledBackTo,
       ...extra,
     };
-    const state = await store.record(release);
-    return { release, previous, state, steps, readiness, composeFlavor: flavor };
-  };
+    const state = recordRelease(this.state, release);
+    const prune = prunePlan(state, request.keepReleases);
+    const result = await this.link.run(
+      host.record({
+        stateDir: this.files.stateDir,
+        token: this.token,
+        auditLine: auditLine(release),
+        auditCapBytes: AUDIT_CAP_BYTES,
+        currentTarget,
+        currentLink: this.files.currentLink,
+        loginDir: this.files.loginDir(this.token),
+        keepReleaseIds: prune.keepReleaseIds,
+        pruneImages: prune.images,
+      }),
+      { stdin: `${JSON.stringify(state, null, 2)}\n`, check: false, timeoutMs: 30_000 },
+    );
+    if (result.code === 86) throw new LeaseLostError(result.stderr.trim());
+    if (!result.stdout.includes('recorded'))
+      throw new Error(
+        `could not record the attempt in ${this.files.stateDir}/state.json: ${lastLines(result.stderr, 5)}`,
+      );
+    const auditFailure = /^audit-failed (.*)$/m.exec(result.stdout);
+    if (auditFailure)
+      this.log.warn(
+        'record',
+        `the attempt is recorded in state.json, but audit.log could not be appended: ${auditFailure[1]}`,
+      );
+    if (!result.stdout.includes('unlocked')) this.log.warn('lock', 'the deploy lock could not be removed');
+    this.lease.stop();
+    return {
+      release,
+      previous: this.previous,
+      state,
+      steps: this.steps,
+      readiness: this.readiness,
+      composeFlavor: this.flavor,
+    };
+  }
 
-  try {
-    const state = await step('read-state', () => store.read());
-    previous = state.current;
-    const hasPreviousRelease = (await executor.run(host.fileExists(files.env), { check: false })).code === 0;
-    if (hasPreviousRelease) previousProject = { ...next, composeFile: files.compose, envFile: files.env };
-
-    await step('upload', async () => {
-      const envFile = `${request.deployPath}/${request.envFileName}`;
-      const prepared = await executor.run(host.prepareDeployPath(request.deployPath, stateDir, envFile), {
-        check: false,
-      });
-      if (prepared.code === 3) {
+  /**
+   * Something went wrong before the commit: find out what the host did (reconnecting after a
+   * transport fault), undo the switch, record the attempt truthfully and release the lock.
+   */
+  private async settle(error: Error): Promise<never> {
+    this.lease.stop();
+    const cancelled = error instanceof CancelledError;
+    const settleBy = cancelled ? Date.now() + CANCEL_BUDGET_MS : this.deadline;
+    if (error instanceof LeaseLostError) {
+      throw new Error(
+        `Deploy of ${this.id} stopped: ${error.message}. Another deploy owns the environment now, so this one neither undid nor recorded anything.`,
+      );
+    }
+    const reasons: string[] = [];
+    if (isTransportFault(error)) {
+      reasons.push(`${error.message} during ${this.steps.at(-1)?.step ?? 'the deploy'}`);
+      this.log.error('connection', `${error.message}; reconnecting to find out what happened`);
+      try {
+        await this.link.reconnect((n, e) =>
+          this.log.info('reconnect', e ? `attempt ${n} failed: ${e.message}` : `reconnected (attempt ${n})`),
+        );
+      } catch (reconnectError) {
         throw new Error(
-          `The env file ${envFile} does not exist on ${executor.where}. It holds the app's runtime settings and secrets and never leaves the host: create it there (it may be empty).`,
+          `Deploy of ${this.id} lost its connection to the host during ${this.steps.at(-1)?.step} (${error.message}) and ${(reconnectError as Error).message}. ` +
+            `What the host finished is unknown and nothing was recorded; the deploy lock expires by itself within lock-ttl (${Math.round(this.request.lockTtlMs / 1000)} s).`,
         );
       }
-      if (prepared.code !== 0)
-        throw new Error(
-          `Could not create ${request.deployPath} on ${executor.where}: ${prepared.stderr.trim()}`,
-        );
-      if (request.composeFileContent !== undefined) {
-        await executor.run(host.writeFileAtomic(files.nextCompose, '644'), {
-          stdin: request.composeFileContent,
-        });
-      } else {
-        await executor.run(host.copyIfExists(files.compose, files.nextCompose));
+      this.lease.start();
+    } else if (cancelled) {
+      reasons.push('the run was cancelled');
+    } else {
+      reasons.push((error as Error).message);
+    }
+    const appFailure = error instanceof AppFailure ? error : undefined;
+
+    if (this.migration === 'running' || (isTransportFault(error) && this.steps.at(-1)?.step === 'migrate')) {
+      reasons.push(await this.settleMigrator(cancelled, settleBy));
+    }
+
+    let restored: boolean | undefined;
+    if (this.phase === 'switching' || this.phase === 'switched') {
+      if (this.phase === 'switching' && cancelled) await within(this.inFlight, 1_500);
+      const outcome = await this.revert(settleBy);
+      restored = outcome.restored;
+      reasons.push(outcome.message);
+    } else if (this.phase !== 'starting') {
+      reasons.push('the running app was not touched');
+    }
+
+    const status: ReleaseStatus = cancelled ? 'cancelled' : restored ? 'rolled_back' : 'failed';
+    const reason = reasons.join('; ');
+    this.log[status === 'failed' ? 'error' : 'warn']('record', `recording ${status}: ${reason}`);
+    let outcome: DeployOutcome;
+    try {
+      outcome = await this.record(status, {
+        reason,
+        ...(appFailure?.logTail ? { logTail: appFailure.logTail } : {}),
+      });
+    } catch (recordError) {
+      throw new Error(
+        `Deploy of ${this.id} failed (${reason}) and could not be recorded: ${(recordError as Error).message}`,
+      );
+    }
+    throw new DeployFailedError(this.failureMessage(error, status, reason), outcome);
+  }
+
+  private failureMessage(error: Error, status: ReleaseStatus, reason: string): string {
+    if (status === 'cancelled') return `Deploy of ${this.id} was cancelled: ${reason}.`;
+    if (error instanceof AppFailure && error.kind === 'migration')
+      return `The migrator failed, so release ${this.id} was not started; the running app is untouched.\n${error.message}`;
+    if (status === 'rolled_back')
+      return `Release ${this.id} was rolled back to ${this.previous?.id ?? 'the previous release'}: ${reason}.`;
+    if (!this.previous && (this.phase === 'switching' || this.phase === 'switched'))
+      return `Release ${this.id} was not ready: ${reason}. This was the first deploy here, so the new app was stopped and removed.`;
+    return `Deploy of ${this.id} failed: ${reason}`;
+  }
+
+  /** After a cancel the migrator keeps running (recorded as such); after a lost connection we wait for its end. */
+  private async settleMigrator(cancelled: boolean, settleBy: number): Promise<string> {
+    const status = await migratorStatus(this.link, this.migratorName).catch(() => undefined);
+    if (!status) {
+      this.migration = this.migration === 'running' ? 'unknown' : 'not-run';
+      return this.migration === 'unknown'
+        ? `the migrator container ${this.migratorName} is gone; whether it finished is unknown`
+        : 'the migrator had not started';
+    }
+    this.migration = 'running';
+    if (status.running && cancelled) {
+      return `the migration is still running in container ${this.migratorName}; the next deploy waits for it before migrating`;
+    }
+    try {
+      const exitCode = status.running
+        ? await waitForContainer(this.link, this.migratorName, Math.max(1_000, settleBy - Date.now()))
+        : status.exitCode;
+      await this.finishMigration(exitCode).catch(() => undefined);
+      return exitCode === 0
+        ? 'the migrator finished successfully (migrations applied)'
+        : `the migrator failed with exit code ${exitCode}`;
+    } catch {
+      return `the migration is still running in container ${this.migratorName}; the next deploy waits for it before migrating`;
+    }
+  }
+
+  /** Puts the previous release back (or removes a first release) and checks it answers ready. */
+  private async revert(settleBy: number): Promise<{ restored: boolean; message: string }> {
+    const previous = this.previousProject;
+    this.log.warn(
+      'rollback',
+      previous
+        ? `restoring ${this.previous?.id ?? 'the previous release'}`
+        : 'removing the new app (first deploy here)',
+    );
+    const began = Date.now();
+    try {
+      if (!previous) {
+        await this.fencedCompose(compose.rm(this.project, [this.request.appService]), this.releaseDir);
+        return { restored: false, message: 'first deploy here: the new app was stopped and removed' };
       }
-      const content = deployEnvFile({
-        APP_IMAGE: request.appImage,
-        MIGRATOR_IMAGE: request.migratorImage,
-        ENV_FILE: request.envFileName,
-        DEPLOYER_ENVIRONMENT: request.environment,
-        DEPLOYER_RELEASE: id,
-        DEPLOYER_SHA: request.sha,
-        ...request.deployEnv,
+      await this.startApp(previous);
+      const check = await waitUntilReady({
+        ...restoredReadiness(this.request),
+        timeoutMs: Math.max(500, Math.min(this.request.readiness.timeoutMs, settleBy - Date.now() - 1_000)),
+        ...readinessEndpoint(this.request, { executor: this.link }),
       });
-      await executor.run(host.writeFileAtomic(files.nextEnv, '600'), { stdin: content });
-    });
-
-    await step('pull', () => pullImages(executor, request, next, log, signal));
-
-    if (request.accessories.length > 0) {
-      await step('accessories', () =>
-        executor.run(compose.ensureRunning(next, request.accessories), { cwd: request.deployPath }),
-      );
+      const message = check.ready
+        ? `the previous release answers ready again${this.previous ? ` (${this.previous.id})` : ''}`
+        : `the previous release is NOT ready either: ${check.reason}`;
+      this.log[check.ready ? 'info' : 'error']('rollback', message);
+      return { restored: check.ready, message };
+    } catch (error) {
+      const message = `restoring the previous release failed: ${(error as Error).message}`;
+      this.log.error('rollback', message);
+      return { restored: false, message };
+    } finally {
+      this.steps.push({ step: 'rollback', ms: Date.now() - began });
     }
-
-    if (request.runMigrations) {
-      await step('migrate', async () => {
-        try {
-          await executor.run(compose.runOnce(next, request.migratorService), {
-            cwd: request.deployPath,
-            onStdout: log.stream('migrate'),
-            onStderr: log.stream('migrate'),
-          });
-          migrated = true;
-        } catch (error) {
-          throw new MigrationFailed(error as Error);
-        }
-      });
-    }
-
-    await step('switch', async () => {
-      switched = true;
-      await strategy.start(next);
-    });
-
-    readiness = await step('ready', () => waitForNewRelease(request, context, next));
-    if (readiness.ready)
-      log.info(
-        'ready',
-        `ready after ${readiness.attempts} attempt(s), ${readiness.timeToReadyMs ?? readiness.elapsedMs} ms`,
-      );
-    if (!readiness.ready) {
-      const reason = readiness.reason ?? 'the new release did not answer ready';
-      const logTail = await containerLogTail(executor, request, next);
-      log.error('ready', `${reason}; rolling back`);
-      if (logTail) log.info('ready', `last log lines of ${request.appService}:\n${logTail}`);
-      await step('rollback', () => strategy.revert(next, previousProject));
-      if (previousProject) {
-        const check = await waitUntilReady({
-          ...restoredReadiness(request),
-          ...readinessEndpoint(request, context),
-          signal,
-        });
-        const restored = check.ready
-          ? 'the previous release answers ready again'
-          : `the previous release is NOT ready either: ${check.reason}`;
-        log[check.ready ? 'info' : 'error']('rollback', restored);
-        const outcome = await record('rolled_back', { reason: `${reason}; ${restored}`, logTail });
-        throw new DeployFailedError(
-          `Release ${id} was not ready and was rolled back to ${previous?.id ?? 'the previous release'}: ${reason}. ${restored}.`,
-          outcome,
-        );
-      }
-      const outcome = await record('failed', {
-        reason: `${reason}; first deploy, the new app was stopped and removed`,
-        logTail,
-      });
-      throw new DeployFailedError(
-        `Release ${id} was not ready: ${reason}. This was the first deploy here, so the new app was stopped and removed.`,
-        outcome,
-      );
-    }
-
-    await step('commit', async () => {
-      await assertRunning(executor, request, next);
-      await executor.run(host.commitRelease(files));
-    });
-    const outcome = await record('success');
-    log.info('done', `release ${id} is live`, {
-      durationMs: outcome.release.durationMs,
-      steps: steps.map((s) => `${s.step} ${s.ms}ms`).join(', '),
-    });
-    return outcome;
-  } catch (error) {
-    if (error instanceof DeployFailedError) throw error;
-    const cancelled = error instanceof CancelledError || signal?.aborted === true;
-    const reason = cancelled
-      ? 'cancelled'
-      : error instanceof MigrationFailed
-        ? `migration failed: ${error.message}`
-        : (error as Error).message;
-    if (switched) {
-      log.warn(
-        'rollback',
-        `${cancelled ? 'cancelled' : 'failed'} after the switch; restoring the previous release`,
-      );
-      await strategy
-        .revert(next, previousProject)
-        .catch((revertError: Error) => log.error('rollback', revertError.message));
-    } else if (cancelled || error instanceof MigrationFailed) {
-      log.info('abort', 'the running app was not touched');
-    }
-    await executor
-      .run(host.remove(files.nextEnv, files.nextCompose), { check: false })
-      .catch(() => undefined);
-    const outcome = await record(
-      cancelled ? 'cancelled' : switched && previousProject ? 'rolled_back' : 'failed',
-      { reason },
-    ).catch((recordError: Error) => {
-      log.error('record', `could not record the release: ${recordError.message}`);
-      return undefined;
-    });
-    const message = cancelled
-      ? `Deploy of ${id} was cancelled${switched ? '; the previous release was restored' : '; nothing was switched'}.`
-      : error instanceof MigrationFailed
-        ? `The migrator failed, so release ${id} was not started; the running app is untouched.\n${error.message}`
-        : `Deploy of ${id} failed: ${reason}`;
-    if (outcome) throw new DeployFailedError(message, outcome);
-    throw new Error(message);
-  } finally {
-    const released = await lock.release(token).catch(() => false);
-    if (!released)
-      log.warn('lock', 'the deploy lock was not ours any more when releasing it (taken over after expiry?)');
   }
 }
 
-class MigrationFailed extends Error {
-  constructor(cause: Error) {
-    super(cause.message);
-    this.name = 'MigrationFailed';
-  }
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
+function within(promise: Promise<unknown> | undefined, ms: number): Promise<unknown> {
+  return Promise.race([promise, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 }

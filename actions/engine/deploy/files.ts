@@ -1,15 +1,25 @@
-// The files deployer keeps in a deploy path on the host.
+// The files deployer keeps in a deploy path on the host:
+//   <deploy-path>/<env-file>                    the host's runtime settings and secrets (never read by deployer)
+//   <deploy-path>/current -> .deployer/releases/<id>   the release that runs now
+//   <deploy-path>/.deployer/releases/<id>/      one folder per release: docker-compose.yml, deploy.env and
+//                                               the release's own copy of the env file (Compose's project folder)
+//   <deploy-path>/.deployer/state.json, audit.log, lock
 export const DEPLOY_FILES = {
   stateDir: '.deployer',
   paths(deployPath: string) {
+    const stateDir = `${deployPath}/.deployer`;
     return {
-      /** The compose file and env of the release that runs now. */
-      compose: `${deployPath}/docker-compose.yml`,
-      env: `${deployPath}/deploy.env`,
-      /** The release being deployed; renamed over the two above once it is ready. */
-      nextCompose: `${deployPath}/docker-compose.next.yml`,
-      nextEnv: `${deployPath}/deploy.env.next`,
-      previousEnv: `${deployPath}/deploy.env.previous`,
+      stateDir,
+      lock: `${stateDir}/lock`,
+      currentLink: `${deployPath}/current`,
+      /** The temporary Docker config of one deploy's registry login. */
+      loginDir: (token: string) => `${stateDir}/login.${token}`,
+      releaseDir: (id: string) => `${stateDir}/releases/${id}`,
+      /** How the current link names a release folder (relative, so the deploy path can move). */
+      linkTarget: (id: string) => `.deployer/releases/${id}`,
+      /** Wave 1 kept one compose file and deploy.env in the deploy path itself. */
+      legacyCompose: `${deployPath}/docker-compose.yml`,
+      legacyEnv: `${deployPath}/deploy.env`,
     };
   },
 };
@@ -30,5 +40,5 @@ export function deployEnvFile(values: Record<string, string>): string {
     }
     return `${name}=${value}`;
   });
-  return `# Written by deployer; replaced on every deploy.\n${lines.join('\n')}\n`;
+  return `# Written by deployer for this release.\n${lines.join('\n')}\n`;
 }

@@ -6,63 +6,155 @@ import {
   type ComposeFlavor,
   type ComposeProject,
 } from '../commands/compose.js';
-import { host } from '../commands/host.js';
+import { EXIT, host, type BeginArgs } from '../commands/host.js';
+import { classifyRegistryFailure, dockerErrorLine } from '../commands/registry.js';
 import type { Executor } from '../exec/executor.js';
-import type { EventLog } from '../events.js';
-import type { DeployRequest } from './deploy.js';
+import { lastLines } from '../exec/executor.js';
+import { parseLock, type LockInfo } from '../state/lock.js';
 
 export async function detectCompose(
   executor: Executor,
-  wanted: DeployRequest['composeCommand'],
+  wanted: 'auto' | ComposeFlavor['command'],
 ): Promise<ComposeFlavor> {
-  const candidates = wanted === 'auto' ? (['docker compose', 'docker-compose'] as const) : [wanted];
-  for (const command of candidates) {
-    const argv =
-      command === 'docker compose' ? detectComposeCommands.plugin : detectComposeCommands.standalone;
-    const result = await executor.run(argv, { check: false });
-    const major = result.code === 0 ? parseComposeVersion(result.stdout) : undefined;
-    if (major !== undefined) return { command, major };
-  }
-  throw new Error(
-    `Neither \`docker compose\` nor \`docker-compose\` works on ${executor.where}; install Docker Compose there`,
-  );
+  const argv =
+    wanted === 'auto'
+      ? detectComposeCommands.auto
+      : wanted === 'docker compose'
+        ? detectComposeCommands.plugin
+        : detectComposeCommands.standalone;
+  const result = await executor.run(argv, { check: false, timeoutMs: 30_000 });
+  const text = result.stdout.trim();
+  const command =
+    wanted !== 'auto' ? wanted : text.startsWith('docker-compose') ? 'docker-compose' : 'docker compose';
+  const major =
+    result.code === 0 ? parseComposeVersion(text.replace(/^docker(?:-| )compose /, '')) : undefined;
+  if (major === undefined)
+    throw new Error(
+      wanted === 'auto'
+        ? `Neither \`docker compose\` nor \`docker-compose\` works on ${executor.where}; install Docker Compose there`
+        : `\`${wanted} version\` does not work on ${executor.where}: ${(result.stderr || result.stdout).trim()}`,
+    );
+  return { command, major };
 }
 
-export async function pullImages(
+export type BeginResult =
+  | { kind: 'held'; holder: LockInfo }
+  | {
+      kind: 'begun';
+      tookOver?: LockInfo;
+      /** state.json's text, or undefined when there is none. */
+      stateText: string | undefined;
+      /** Where the current link points (relative), or ''. */
+      current: string;
+      imagesPresent: boolean;
+    };
+
+export class BeginError extends Error {}
+
+/** Lock + state + the release's files in one round trip. */
+export async function begin(
   executor: Executor,
-  request: DeployRequest,
-  next: ComposeProject,
-  log: EventLog,
-  signal?: AbortSignal,
+  args: BeginArgs,
+  envFileForMessage: string,
+): Promise<BeginResult> {
+  const result = await executor.run(host.begin(args), { check: false, timeoutMs: 30_000 });
+  const lines = new Map(
+    result.stdout.split('\n').map((line) => [line.split(' ')[0] ?? '', line.slice(line.indexOf(' ') + 1)]),
+  );
+  const lock = lines.get('lock') ?? '';
+  const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
+  if (result.code === EXIT.lockHeld)
+    return { kind: 'held', holder: parseLock(decode(lock.replace(/^held ?/, ''))) };
+  if (result.code === EXIT.noEnvFile)
+    throw new BeginError(
+      `The env file ${envFileForMessage} does not exist on ${executor.where}. It holds the app's runtime settings and secrets and never leaves the host: create it there (it may be empty).`,
+    );
+  if (result.code === 4)
+    throw new BeginError(
+      `The files of release ${args.source && 'fromRelease' in args.source ? args.source.fromRelease.split('/').pop() : ''} are no longer on ${executor.where} (only the last keep-releases releases are kept), so it cannot be restored exactly as it ran.`,
+    );
+  if (result.code !== 0)
+    throw new BeginError(
+      `Could not take the deploy lock and prepare ${args.releaseDir} on ${executor.where}: ${lastLines(result.stderr || result.stdout, 10)}`,
+    );
+  const state = lines.get('state') ?? 'absent';
+  return {
+    kind: 'begun',
+    tookOver: lock.startsWith('took-over') ? parseLock(decode(lock.replace(/^took-over ?/, ''))) : undefined,
+    stateText: state.startsWith('present') ? decode(state.replace(/^present ?/, '')) : undefined,
+    current: lines.get('current') ?? '',
+    imagesPresent: lines.get('images') === 'present',
+  };
+}
+
+/** Why a pull failed, in the user's terms. */
+export function describePullFailure(stderr: string): string {
+  const kind = classifyRegistryFailure(stderr);
+  const detail = dockerErrorLine(stderr) || lastLines(stderr, 3);
+  if (kind === 'unreachable') return `the registry is unreachable from the host: ${detail}`;
+  if (kind === 'unauthorized') return `the registry refused the credentials or access: ${detail}`;
+  if (kind === 'absent') return `the image is not in the registry: ${detail}`;
+  return detail;
+}
+
+export interface Fence {
+  lock: string;
+  token: string;
+}
+
+export class MigratorBusyError extends Error {
+  constructor(readonly names: string[]) {
+    super(`a migrator of this environment is still running: ${names.join(', ')}`);
+  }
+}
+
+/** Starts the migrator container; throws MigratorBusyError while an earlier one still runs. */
+export async function startMigrator(
+  executor: Executor,
+  fence: Fence,
+  project: ComposeProject,
+  service: string,
+  name: string,
+  cwd: string,
 ): Promise<void> {
-  const services = [
-    request.appService,
-    ...(request.runMigrations ? [request.migratorService] : []),
-    ...request.accessories,
-  ];
-  if (!request.pull) {
-    const missing = [];
-    for (const image of [request.appImage, ...(request.runMigrations ? [request.migratorImage] : [])]) {
-      if ((await executor.run(docker.imageExists(image), { check: false })).code !== 0) missing.push(image);
-    }
-    if (missing.length === 0) {
-      log.info('pull', 'images are already on the host; no pull needed');
-      return;
-    }
-    log.info('pull', `not on the host any more, pulling: ${missing.join(', ')}`);
-  }
-  let configDir: string | undefined;
-  try {
-    const env: string[] = [];
-    if (request.registry) {
-      configDir = (await executor.run(host.makeTempDir())).stdout.trim();
-      await executor.run(docker.login(configDir, request.registry.server, request.registry.username), {
-        stdin: request.registry.password,
-      });
-      env.push('env', `DOCKER_CONFIG=${configDir}`);
-    }
-    await executor.run([...env, ...compose.pull(next, services)], { cwd: request.deployPath, signal });
-  } finally {
-    if (configDir) await executor.run(host.remove(configDir), { check: false });
-  }
+  const result = await executor.run(
+    host.startMigrator(
+      fence,
+      { project: project.projectName, service },
+      compose.runDetached(project, service, name),
+      cwd,
+    ),
+    { check: false },
+  );
+  if (result.code === EXIT.migratorBusy)
+    throw new MigratorBusyError(
+      result.stdout
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean),
+    );
+  if (result.code !== 0)
+    throw new Error(`could not start the migrator: ${lastLines(result.stderr || result.stdout, 15)}`);
+}
+
+/** `running`, or the exit code once the container stopped; undefined when there is no such container. */
+export async function migratorStatus(
+  executor: Executor,
+  name: string,
+): Promise<{ running: true } | { running: false; exitCode: number } | undefined> {
+  const result = await executor.run(docker.containerStatus(name), { check: false, timeoutMs: 30_000 });
+  if (result.code !== 0) return undefined;
+  const [status = '', code = ''] = result.stdout.trim().split(' ');
+  if (status === 'running' || status === 'created' || status === 'restarting') return { running: true };
+  return { running: false, exitCode: Number(code) };
+}
+
+/** Waits for a container to stop and returns its exit code. */
+export async function waitForContainer(
+  executor: Executor,
+  name: string,
+  timeoutMs?: number,
+): Promise<number> {
+  const result = await executor.run(docker.wait(name), { timeoutMs });
+  return Number(result.stdout.trim());
 }

@@ -39,7 +39,11 @@ export const deploySettingsShape = {
   'registry-username': input.optional(),
   'registry-password': input.secret(false, 'the registry password or token'),
   'lock-timeout': input.duration(10 * 60_000),
-  'lock-ttl': input.duration(30 * 60_000, { min: 60_000 }),
+  'lock-ttl': input.duration(2 * 60_000, { min: 10_000 }),
+  'deploy-timeout': input.duration(30 * 60_000, { min: 10_000 }),
+  'ready-stable-for': input.duration(5_000, { min: 0 }),
+  'keep-releases': input.integer(5, 1, 100),
+  'ssh-keepalive': input.duration(5_000, { min: 500 }),
   'compose-command': input.oneOf(['auto', 'docker compose', 'docker-compose'], 'auto'),
   'ready-url': input.optional(),
   'ready-host': input.withDefault('127.0.0.1'),
@@ -157,9 +161,9 @@ export function deployRequestFrom(
   settings: DeploySettings,
   release: Pick<
     DeployRequest,
-    'environment' | 'kind' | 'appImage' | 'migratorImage' | 'sha' | 'runMigrations' | 'pull'
+    'environment' | 'kind' | 'appImage' | 'migratorImage' | 'sha' | 'runMigrations'
   > &
-    Partial<Pick<DeployRequest, 'composeFileContent' | 'promotedFrom' | 'rolledBackTo'>>,
+    Partial<Pick<DeployRequest, 'composeFileContent' | 'fromRelease' | 'promotedFrom' | 'rolledBackTo'>>,
 ): DeployRequest {
   const run = githubRun();
   return {
@@ -177,6 +181,9 @@ export function deployRequestFrom(
     registry: registryFor(settings, release.appImage),
     readiness: settings.readiness,
     readinessTarget: readinessTargetFor(settings),
+    readyStableForMs: settings['ready-stable-for'],
+    deployTimeoutMs: settings['deploy-timeout'],
+    keepReleases: settings['keep-releases'],
     lockTtlMs: settings['lock-ttl'],
     lockWaitMs: settings['lock-timeout'],
     composeCommand: settings['compose-command'],

@@ -33,16 +33,23 @@ export async function deployAndReport(run: DeployRun): Promise<DeployOutcome | u
   );
   let outcome: DeployOutcome | undefined;
   let failure: Error | undefined;
-  const executor = await SshExecutor.connect(run.target);
+  let executor: SshExecutor | undefined;
   try {
+    executor = await SshExecutor.connect(run.target);
     const request = typeof run.request === 'function' ? await run.request(executor) : run.request;
     log.context.sha = request.sha;
-    outcome = await runDeploy(request, { executor, log, signal });
+    outcome = await runDeploy(request, {
+      executor,
+      reconnect: async () =>
+        (executor = await SshExecutor.connect({ ...run.target, readyTimeoutMs: 10_000 })),
+      log,
+      signal,
+    });
   } catch (error) {
     failure = error as Error;
     if (error instanceof DeployFailedError) outcome = error.outcome;
   } finally {
-    await executor.close();
+    await executor?.close();
   }
 
   if (outcome) {

@@ -15,8 +15,10 @@ export interface RunOptions {
   onStderr?: (chunk: string) => void;
   /** When true (the default) a non-zero exit throws a CommandError. */
   check?: boolean;
-  /** Aborts the command (kills it locally; closes the channel remotely). */
+  /** Aborts the command (kills it locally; closes its remote shell: the host process is not waited for). */
   signal?: AbortSignal;
+  /** Deadline of the command (remote executor): past it the command fails with CommandTimeoutError. */
+  timeoutMs?: number;
 }
 
 /** Runs argv lists somewhere: on this machine, or on a host over one SSH connection. */

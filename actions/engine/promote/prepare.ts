@@ -3,7 +3,7 @@ import type { DeployRequest } from '../deploy/deploy.js';
 import { DEPLOY_FILES } from '../deploy/files.js';
 import { deployRequestFrom, type DeploySettings } from '../deploy/inputs.js';
 import { SshExecutor, type SshTarget } from '../exec/ssh.js';
-import { StateStore } from '../state/store.js';
+import { readState } from '../state/store.js';
 import { rollbackTarget } from './gate.js';
 import { verifySource, type SourceEnvironment } from './source.js';
 
@@ -45,7 +45,6 @@ export function preparePromotion(settings: DeploySettings, promotion: Promotion)
       migratorImage: release.migratorImage,
       sha: release.sha,
       runMigrations: promotion.runMigrations,
-      pull: true,
       composeFileContent: promotion.composeFileContent,
       promotedFrom: { environment: promotion.source.environment, releaseId: release.id, host: release.host },
     });
@@ -58,12 +57,12 @@ export function prepareRollback(
   rollback: { environment: string; to?: string; runMigrations: boolean },
 ) {
   return async (executor: SshExecutor): Promise<DeployRequest> => {
-    const store = new StateStore(
+    const state = await readState(
       executor,
-      `${settings.deployPath}/${DEPLOY_FILES.stateDir}`,
+      DEPLOY_FILES.paths(settings.deployPath).stateDir,
       rollback.environment,
     );
-    const verdict = rollbackTarget(await store.read(), rollback.to);
+    const verdict = rollbackTarget(state, rollback.to);
     if (!verdict.ok)
       throw new Error(`Rollback refused, ${rollback.environment} was not touched: ${verdict.reason}`);
     core.info(`Rolling ${rollback.environment} back to ${verdict.release.id} (${verdict.release.sha})`);
@@ -74,7 +73,7 @@ export function prepareRollback(
       migratorImage: verdict.release.migratorImage,
       sha: verdict.release.sha,
       runMigrations: rollback.runMigrations,
-      pull: false,
+      fromRelease: verdict.release.id,
       rolledBackTo: verdict.release.id,
       promotedFrom: verdict.release.promotedFrom,
     });

@@ -2,7 +2,7 @@ import type { Tunnel } from '../deploy/deploy.js';
 import type { Executor } from '../exec/executor.js';
 import { docker } from '../commands/compose.js';
 import { waitUntilReady, describeFailure, type ReadinessSettings } from '../readiness/index.js';
-import { StateStore } from '../state/store.js';
+import { readState } from '../state/store.js';
 import type { ReleaseRecord } from '../state/release.js';
 import { DEPLOY_FILES } from '../deploy/files.js';
 import type { ReadinessTarget } from '../deploy/deploy.js';
@@ -33,12 +33,15 @@ export async function verifySource(
   requested: string,
   targetEnvironment: string,
 ): Promise<ReleaseRecord> {
-  const store = new StateStore(executor, `${source.deployPath}/${DEPLOY_FILES.stateDir}`, source.environment);
-  const state = await store.read();
+  const state = await readState(executor, DEPLOY_FILES.paths(source.deployPath).stateDir, source.environment);
   const byState = checkSourceRelease(state, requested, source.environment);
   if (!byState.ok) throw new PromotionRefusedError(byState.reason, targetEnvironment);
 
-  const running = await runningContainers(executor, source.deployPath, source.appService);
+  const running = await runningContainers(
+    executor,
+    byState.release.projectName ? { name: byState.release.projectName } : { workingDir: source.deployPath },
+    source.appService,
+  );
   const imageId = await executor.run(docker.imageExists(byState.release.appImage), { check: false });
   const byContainer = checkRunningContainers(
     byState.release,
@@ -69,10 +72,10 @@ export async function verifySource(
 
 async function runningContainers(
   executor: Executor,
-  deployPath: string,
+  project: { name: string } | { workingDir: string },
   service: string,
 ): Promise<RunningContainer[]> {
-  const ids = (await executor.run(docker.serviceContainers(service, { workingDir: deployPath }))).stdout
+  const ids = (await executor.run(docker.serviceContainers(service, project))).stdout
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);

@@ -14,6 +14,11 @@ const releaseSchema = z.object({
   reason: z.string().optional(),
   logTail: z.string().optional(),
   migrated: z.boolean(),
+  /** What became of the migrator: a run that outlived its deploy (cancelled) is `running`. */
+  migration: z.enum(['not-run', 'succeeded', 'failed', 'running', 'unknown']).optional(),
+  migratorContainer: z.string().optional(),
+  /** Compose project of the release (how its containers are found). */
+  projectName: z.string().optional(),
   startedAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number(),
@@ -44,13 +49,23 @@ export function emptyState(environment: string): DeployState {
   return { version: 1, environment, history: [] };
 }
 
-export function parseState(text: string, environment: string, where: string): DeployState {
-  if (!text.trim()) return emptyState(environment);
+/** `present` false: no state file, a fresh environment. A file that is there but empty or cut short is refused. */
+export function parseState(
+  text: string,
+  environment: string,
+  where: string,
+  present = text.trim() !== '',
+): DeployState {
+  if (!present) return emptyState(environment);
+  if (!text.trim())
+    throw new Error(
+      `${where} is empty: deployer never writes an empty state, so it was truncated or replaced. Restore it (or move it away to start a fresh history) before deploying`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new Error(`${where} is not valid JSON; fix or move it away before deploying`);
+    throw new Error(`${where} is not valid JSON (truncated?); restore it or move it away before deploying`);
   }
   const parsed = stateSchema.safeParse(json);
   if (!parsed.success)

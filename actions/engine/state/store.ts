@@ -1,31 +1,41 @@
 import type { Executor } from '../exec/executor.js';
 import { host } from '../commands/host.js';
-import { parseState, recordRelease, type DeployState, type ReleaseRecord } from './release.js';
+import { parseState, type DeployState, type ReleaseRecord } from './release.js';
 
-/** Reads and writes `.deployer/state.json` and `.deployer/audit.log` on the host (callers hold the lock). */
-export class StateStore {
-  readonly statePath: string;
-  readonly auditPath: string;
+/** Reads `.deployer/state.json` on the host; an empty or cut-short file is refused, not taken as fresh. */
+export async function readState(
+  executor: Executor,
+  stateDir: string,
+  environment: string,
+): Promise<DeployState> {
+  const path = `${stateDir}/state.json`;
+  const { stdout } = await executor.run(host.readState(path), { timeoutMs: 30_000 });
+  const present = stdout.startsWith('present\n');
+  return parseState(
+    present ? stdout.slice('present\n'.length) : '',
+    environment,
+    `${executor.where}:${path}`,
+    present,
+  );
+}
 
-  constructor(
-    private readonly executor: Executor,
-    readonly stateDir: string,
-    private readonly environment: string,
-  ) {
-    this.statePath = `${stateDir}/state.json`;
-    this.auditPath = `${stateDir}/audit.log`;
-  }
+/** What a deploy may delete once its attempt is recorded: folders and images beyond the last `keep` successes. */
+export function prunePlan(state: DeployState, keep: number): { keepReleaseIds: string[]; images: string[] } {
+  const kept = state.history.filter((release) => release.status === 'success').slice(0, keep);
+  if (state.current && !kept.some((release) => release.id === state.current!.id)) kept.unshift(state.current);
+  const latest = state.history[0];
+  const keptImages = new Set(
+    [...kept, ...(latest ? [latest] : [])].flatMap((release) => [release.appImage, release.migratorImage]),
+  );
+  const images = new Set<string>();
+  for (const release of state.history)
+    for (const image of [release.appImage, release.migratorImage])
+      if (!keptImages.has(image) && /@sha256:[0-9a-f]{64}$/.test(image)) images.add(image);
+  return { keepReleaseIds: kept.map((release) => release.id), images: [...images] };
+}
 
-  async read(): Promise<DeployState> {
-    const { stdout } = await this.executor.run(host.readFileIfExists(this.statePath));
-    return parseState(stdout, this.environment, `${this.executor.where}:${this.statePath}`);
-  }
-
-  async record(record: ReleaseRecord): Promise<DeployState> {
-    const next = recordRelease(await this.read(), record);
-    await this.executor.run(host.writeStateAndAudit(this.statePath, this.auditPath, JSON.stringify(record)), {
-      stdin: `${JSON.stringify(next, null, 2)}\n`,
-    });
-    return next;
-  }
+/** The audit line of an attempt: the record without its log tail. */
+export function auditLine(record: ReleaseRecord): string {
+  const { logTail: _logTail, ...rest } = record;
+  return JSON.stringify(rest);
 }
