@@ -5,7 +5,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
 import { get } from '../support/http.js';
 import { HostFixture } from '../support/host.js';
-import { exampleDir } from '../support/paths.js';
+import { deployInputs, servedVersion } from '../support/deploy.js';
 import { freePort } from '../support/ports.js';
 import { runAction, type ActionRun } from '../support/run-action.js';
 import { sandbox, type Sandbox } from '../support/sandbox.js';
@@ -37,46 +37,13 @@ describe('deploy-staging on the sandbox host', () => {
     return { fixture, port: await freePort() };
   }
 
-  function inputs(
-    fixture: HostFixture,
-    port: number,
-    release: ExampleRelease,
-    extra: Record<string, string> = {},
-  ) {
-    return {
-      host: sb.sshHost,
-      port: String(sb.sshPort),
-      user: sb.sshUser,
-      'ssh-key': sb.sshKey,
-      'host-fingerprint': sb.hostFingerprint,
-      'deploy-path': fixture.deployPath,
-      'project-name': fixture.projectName,
-      'compose-file': `${exampleDir}/docker-compose.deploy.yml`,
-      'app-host-port': String(port),
-      'registry-username': sb.registryUsername,
-      'registry-password': sb.registryPassword,
-      'app-image': release.appImage,
-      'migrator-image': release.migratorImage,
-      sha: release.sha,
-      'ready-timeout': '15s',
-      'ready-interval': '200ms',
-      'ready-expect-json': JSON.stringify({ version: release.sha }),
-      // Short here; the crash test runs with the action's default.
-      'ready-stable-for': '500ms',
-      ...extra,
-    };
-  }
-
   const deploy = (
     fixture: HostFixture,
     port: number,
     release: ExampleRelease,
     extra: Record<string, string> = {},
     options = {},
-  ) => runAction('deploy-staging', { inputs: inputs(fixture, port, release, extra), ...options });
-
-  const servedVersion = async (port: number) =>
-    JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
+  ) => runAction('deploy-staging', { inputs: deployInputs(sb, fixture, port, release, extra), ...options });
 
   function expectNoSecrets(run: ActionRun) {
     expect(run.masks).toContain(sb.registryPassword);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandTimeoutError, SshExecutor } from '../../actions/engine/exec/ssh.js';
+import { CommandTimeoutError, ConnectionLostError, SshExecutor } from '../../actions/engine/exec/ssh.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { sandbox, type Sandbox } from '../support/sandbox.js';
 
 describe('one SSH connection with long-lived remote shells', () => {
@@ -49,6 +50,26 @@ describe('one SSH connection with long-lived remote shells', () => {
     expect(result.stdout).toBe('line 1\nline 2\nline 3\ntail');
   });
 
+  it('passes a line on as soon as it is complete, while the command still runs', async () => {
+    // The command only ends once the streamed line has arrived here: a held-back line would time out.
+    const flag = `/tmp/deployer-stream-${process.pid}`;
+    let release: () => void = () => undefined;
+    const seen = new Promise<void>((resolve) => (release = resolve));
+    const running = ssh.run(
+      [
+        'sh',
+        '-c',
+        'echo "first line"; i=0; until [ -e "$1" ]; do i=$((i+1)); [ $i -lt 1000 ] || exit 9; sleep 0.01; done; rm -f "$1"',
+        'sh',
+        flag,
+      ],
+      { onStdout: (chunk) => chunk.includes('first line\n') && release() },
+    );
+    await seen;
+    await ssh.run(['touch', flag]);
+    expect((await running).code).toBe(0);
+  });
+
   it('runs independent commands side by side on one connection', async () => {
     // Four commands that each wait for a file the last one creates: they only finish if they run at once.
     const flag = `/tmp/deployer-session-${process.pid}`;
@@ -72,5 +93,42 @@ describe('one SSH connection with long-lived remote shells', () => {
   it('ends a command at its deadline and keeps the connection usable', async () => {
     await expect(ssh.run(['sleep', '30'], { timeoutMs: 300 })).rejects.toBeInstanceOf(CommandTimeoutError);
     expect((await ssh.run(['echo', 'still here'])).stdout).toBe('still here\n');
+  });
+
+  describe('when the transport fails', () => {
+    let proxy: FaultProxy;
+    beforeAll(async () => (proxy = await FaultProxy.start(sb.sshHost, sb.sshPort)));
+    afterAll(() => proxy.close());
+    const viaProxy = (keepaliveMs?: number) =>
+      SshExecutor.connect({
+        host: proxy.host,
+        port: proxy.port,
+        username: sb.sshUser,
+        privateKey: sb.sshKey,
+        hostKey: { kind: 'fingerprint', fingerprints: [sb.hostFingerprint] },
+        keepaliveMs,
+      });
+
+    it('fails a command in flight with ConnectionLostError when the connection drops, not with an exit code', async () => {
+      const link = await viaProxy();
+      const lost = new Promise<Error>((resolve) => link.onLost(resolve));
+      const running = link.run(['sleep', '30']);
+      await link.run(['true']);
+      proxy.cut();
+      await expect(running).rejects.toBeInstanceOf(ConnectionLostError);
+      expect((await lost).message).toMatch(/lost the SSH connection to deployer@127\.0\.0\.1:\d+/);
+      await expect(link.run(['true'])).rejects.toBeInstanceOf(ConnectionLostError);
+      await link.close();
+    });
+
+    it('notices a frozen connection after three unanswered keepalives', async () => {
+      const link = await viaProxy(300);
+      const running = link.run(['sleep', '30']);
+      await link.run(['true']);
+      proxy.freeze();
+      await expect(running).rejects.toThrow(/lost the SSH connection .*keepalive/i);
+      proxy.thaw();
+      await link.close();
+    });
   });
 });

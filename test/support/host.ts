@@ -61,6 +61,7 @@ export class HostFixture {
       promotedFrom?: { environment: string; releaseId: string };
       kind: string;
       migrated: boolean;
+      migration?: string;
     }>;
   }> {
     const text = await this.read('.deployer/state.json');
@@ -86,6 +87,35 @@ export class HostFixture {
   /** Names in a folder of the deploy path. */
   async list(relative: string): Promise<string[]> {
     const { stdout } = await this.ssh.run(['ls', '-A', `${this.deployPath}/${relative}`]);
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  /** Files readable by the deploy user (deploy path, its home, /tmp) holding the password or its base64 login form. */
+  async passwordFiles(username: string, password: string): Promise<string[]> {
+    const basic = Buffer.from(`${username}:${password}`).toString('base64');
+    const { stdout } = await this.ssh.run([
+      'sh',
+      '-c',
+      'grep -rlsF -e "$1" -e "$2" "$3" "$HOME" /tmp 2>/dev/null; true',
+      'sh',
+      password,
+      basic,
+      this.deployPath,
+    ]);
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  /** `name status` of the containers (running or not) whose name starts with `prefix`. */
+  async containers(prefix: string): Promise<string[]> {
+    const { stdout } = await this.ssh.run([
+      'docker',
+      'ps',
+      '--all',
+      '--filter',
+      `name=^${prefix}`,
+      '--format',
+      '{{.Names}} {{.State}}',
+    ]);
     return stdout.split('\n').filter(Boolean);
   }
 

@@ -116,7 +116,10 @@ class PendingCommand {
     this.done(undefined, error);
   }
 
-  /** Passes on what cannot be the start of the marker any more. */
+  /**
+   * Passes output on as it comes, holding back only a last partial line that could be the marker.
+   * A streamed command may so end with one newline more than its result (the marker's own).
+   */
   private stream(
     text: string,
     emitted: number,
@@ -124,7 +127,12 @@ class PendingCommand {
     sink: ((text: string) => void) | undefined,
   ): number {
     if (!sink) return emitted;
-    const safe = complete ? text.length : Math.max(emitted, text.length - this.mark.length - 16);
+    let safe = text.length;
+    if (!complete) {
+      const lineStart = text.lastIndexOf('\n') + 1;
+      const partial = text.slice(lineStart);
+      if (partial && `${this.mark} `.startsWith(partial.slice(0, this.mark.length + 1))) safe = lineStart;
+    }
     if (safe > emitted) sink(text.slice(emitted, safe));
     return Math.max(emitted, safe);
   }

@@ -1,0 +1,59 @@
+import type { ChildProcess } from 'node:child_process';
+import { exampleDir } from './paths.js';
+import type { ExampleRelease } from './images.js';
+import type { HostFixture } from './host.js';
+import { get } from './http.js';
+import type { Sandbox } from './sandbox.js';
+
+/** deploy-staging's inputs for the example app on a sandbox deploy path. */
+export function deployInputs(
+  sb: Sandbox,
+  fixture: HostFixture,
+  port: number,
+  release: ExampleRelease,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    host: sb.sshHost,
+    port: String(sb.sshPort),
+    user: sb.sshUser,
+    'ssh-key': sb.sshKey,
+    'host-fingerprint': sb.hostFingerprint,
+    'deploy-path': fixture.deployPath,
+    'project-name': fixture.projectName,
+    'compose-file': `${exampleDir}/docker-compose.deploy.yml`,
+    'app-host-port': String(port),
+    'registry-username': sb.registryUsername,
+    'registry-password': sb.registryPassword,
+    'app-image': release.appImage,
+    'migrator-image': release.migratorImage,
+    sha: release.sha,
+    'ready-timeout': '15s',
+    'ready-interval': '200ms',
+    'ready-expect-json': JSON.stringify({ version: release.sha }),
+    // Short here; the crash test runs with the action's default.
+    'ready-stable-for': '500ms',
+    ...extra,
+  };
+}
+
+/** The commit the example app on `port` says it runs. */
+export async function servedVersion(port: number): Promise<string> {
+  return JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
+}
+
+/** Calls `act` once, the first time the action's log contains `text` (e.g. to inject a fault there). */
+export function onLog(text: string, act: (child: ChildProcess) => void): (child: ChildProcess) => void {
+  return (child) => {
+    let seen = '';
+    let done = false;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (done) return;
+      seen += chunk.toString();
+      if (seen.includes(text)) {
+        done = true;
+        act(child);
+      }
+    });
+  };
+}
