@@ -279,17 +279,22 @@ describe('deploy-staging under faults', () => {
 
   it('9: an unreachable registry fails the pull with that reason and touches nothing', async () => {
     const { fixture, port } = await hostRunningA('registry-down');
-    const release = viaRegistryProxy(releaseB);
-    registryProxy.refuse();
+    // A registry address of its own: no earlier test can have pulled these names.
+    const [registryHost, registryPort] = sb.registry.split(':');
+    const down = await FaultProxy.start(registryHost!, Number(registryPort));
+    down.refuse();
     try {
-      const run = await deployViaProxy(fixture, port, release, {
-        registry: `127.0.0.1:${registryProxy.port}`,
-      });
+      const release = {
+        ...releaseB,
+        appImage: releaseB.appImage.replace(sb.registry, `127.0.0.1:${down.port}`),
+        migratorImage: releaseB.migratorImage.replace(sb.registry, `127.0.0.1:${down.port}`),
+      };
+      const run = await deployViaProxy(fixture, port, release, { registry: `127.0.0.1:${down.port}` });
       expect(run.code).toBe(1);
       expect(run.errors.join('\n')).toMatch(/pull failed: the registry is unreachable from the host/);
       await expectSettled(fixture, port, run, { sha: release.sha, status: 'failed' });
     } finally {
-      registryProxy.accept();
+      await down.close();
     }
   });
 });

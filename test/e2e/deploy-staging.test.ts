@@ -100,6 +100,35 @@ describe('deploy-staging on the sandbox host', () => {
     expect(onHost).not.toContain(sb.registryPassword);
   });
 
+  it('keeps only the last keep-releases releases: older folders and images are pruned', async () => {
+    const { fixture, port } = await newHost('prune');
+    const first = await deploy(fixture, port, releaseA, { 'keep-releases': '1' });
+    expect(first.code, first.stdout).toBe(0);
+    const second = await deploy(fixture, port, releaseB, { 'keep-releases': '1' });
+    expect(second.code, second.stdout).toBe(0);
+    expect(await fixture.list('.deployer/releases')).toEqual([second.outputs['release-id']]);
+    const inspect = (image: string) =>
+      fixture.ssh.run(['docker', 'image', 'inspect', image], { check: false }).then((r) => r.code);
+    expect(await inspect(releaseA.appImage)).not.toBe(0);
+    expect(await inspect(releaseA.migratorImage)).not.toBe(0);
+    expect(await inspect(releaseB.appImage)).toBe(0);
+    expect(await servedVersion(port)).toBe(releaseB.sha);
+  });
+
+  it('refuses an empty or cut-short state.json instead of starting a fresh history, and gives the lock back', async () => {
+    const { fixture, port } = await newHost('truncated-state');
+    expect((await deploy(fixture, port, releaseA)).code).toBe(0);
+    for (const broken of ['', '{"version": 1, "environment": "stag']) {
+      await fixture.write('.deployer/state.json', broken);
+      const run = await deploy(fixture, port, releaseB);
+      expect(run.code).toBe(1);
+      expect(run.errors.join('\n')).toMatch(/state\.json is (empty|not valid JSON)/);
+      expect(await fixture.read('.deployer/state.json')).toBe(broken);
+      expect(await fixture.exists('.deployer/lock')).toBe(false);
+      expect(await servedVersion(port)).toBe(releaseA.sha);
+    }
+  });
+
   it('keeps the old release serving when the migrator fails', async () => {
     const { fixture, port } = await newHost('migrator');
     expect((await deploy(fixture, port, releaseA)).code).toBe(0);

@@ -90,13 +90,14 @@ export class HostFixture {
     return stdout.split('\n').filter(Boolean);
   }
 
-  /** Files readable by the deploy user (deploy path, its home, /tmp) holding the password or its base64 login form. */
+  /** Files of the deploy user (in the deploy path, its home, /tmp) holding the password or its base64 login form. */
   async passwordFiles(username: string, password: string): Promise<string[]> {
     const basic = Buffer.from(`${username}:${password}`).toString('base64');
     const { stdout } = await this.ssh.run([
       'sh',
       '-c',
-      'grep -rlsF -e "$1" -e "$2" "$3" "$HOME" /tmp 2>/dev/null; true',
+      // /tmp is shared with the test runner on the sandbox: only what the deploy user wrote there counts.
+      '{ grep -rlsF -e "$1" -e "$2" "$3" "$HOME"; find /tmp -xdev -user "$(id -u)" -type f -exec grep -lsF -e "$1" -e "$2" {} +; } 2>/dev/null; true',
       'sh',
       password,
       basic,

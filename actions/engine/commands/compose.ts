@@ -11,17 +11,6 @@ export interface ComposeProject {
   envFile: string;
 }
 
-export const detectComposeCommands = {
-  plugin: ['docker', 'compose', 'version', '--short'],
-  standalone: ['docker-compose', 'version', '--short'],
-  /** Both in one round trip: prints `docker compose <version>` or `docker-compose <version>`. */
-  auto: [
-    'sh',
-    '-c',
-    'if v=$(docker compose version --short 2>/dev/null); then echo "docker compose $v"; elif v=$(docker-compose version --short 2>/dev/null); then echo "docker-compose $v"; else exit 1; fi',
-  ],
-} as const;
-
 export function parseComposeVersion(output: string): number | undefined {
   const match = /(\d+)\.\d+/.exec(output.trim());
   return match ? Number(match[1]) : undefined;

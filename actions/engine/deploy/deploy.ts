@@ -160,6 +160,8 @@ class Deployment {
   private flavor: ComposeFlavor | undefined;
   private readiness: ReadinessResult | undefined;
   private inFlight: Promise<unknown> | undefined;
+  /** Independent host work started along the way; settled before the attempt is recorded. */
+  private readonly background: Array<Promise<unknown>> = [];
 
   constructor(
     private readonly request: DeployRequest,
@@ -265,7 +267,7 @@ class Deployment {
       currentLink: this.files.currentLink,
       images: [request.appImage, ...(request.runMigrations ? [request.migratorImage] : [])],
     };
-    const detecting = detectCompose(this.link, request.composeCommand);
+    const detecting = detectCompose(this.link, this.files.stateDir, request.composeCommand);
     detecting.catch(() => undefined);
     let waitedSince: number | undefined;
     let began: Awaited<ReturnType<typeof begin>> & { kind: 'begun' };
@@ -294,16 +296,18 @@ class Deployment {
     }
     this.phase = 'locked';
     if (began.tookOver) this.warnTakeover(began.tookOver);
-    this.state = parseState(
-      began.stateText ?? '',
-      request.environment,
-      `${this.link.where}:${this.files.stateDir}/state.json`,
-      began.stateText !== undefined,
-    );
     try {
+      this.state = parseState(
+        began.stateText ?? '',
+        request.environment,
+        `${this.link.where}:${this.files.stateDir}/state.json`,
+        began.stateText !== undefined,
+      );
       this.flavor = await detecting;
     } catch (error) {
+      // Nothing was changed yet: give the lock back and leave no half-written release behind.
       await this.link.run(host.releaseLock(this.files.lock, this.token)).catch(() => undefined);
+      await this.link.run(host.remove(this.releaseDir)).catch(() => undefined);
       throw error;
     }
     this.log.info('detect-compose', `using ${this.flavor.command} (v${this.flavor.major})`);
@@ -423,22 +427,28 @@ class Deployment {
         }
       }
       this.migration = 'running';
-      await this.link.run(docker.followLogs(this.migratorName), {
+      // Logs stream while `docker wait` waits: the exit code is there the moment the output ends.
+      const following = this.link.run(docker.followLogs(this.migratorName), {
         onStdout: this.log.stream('migrate'),
         onStderr: this.log.stream('migrate'),
         check: false,
       });
+      following.catch(() => undefined); // when `docker wait` fails first, its own error is the one reported
       const exitCode = await waitForContainer(this.link, this.migratorName);
-      await this.finishMigration(exitCode);
+      await following;
+      await this.finishMigration(exitCode, { removeLater: true });
     });
   }
 
-  private async finishMigration(exitCode: number): Promise<void> {
+  private async finishMigration(exitCode: number, { removeLater = false } = {}): Promise<void> {
     this.migration = exitCode === 0 ? 'succeeded' : 'failed';
     let tail = '';
     if (exitCode !== 0)
       tail = (await this.link.run(docker.logTail(this.migratorName, 20), { check: false })).stdout;
-    await this.link.run(docker.removeContainer(this.migratorName), { check: false });
+    const removing = this.link.run(docker.removeContainer(this.migratorName), { check: false });
+    // A finished migrator's container is removed while the switch goes on (awaited before the record).
+    if (removeLater) this.background.push(removing.catch(() => undefined));
+    else await removing;
     if (exitCode !== 0)
       throw new AppFailure(
         `the migrator exited with code ${exitCode}${tail.trim() ? `:\n${lastLines(tail, 15)}` : ''}`,
@@ -562,6 +572,7 @@ class Deployment {
       rolledBackTo: request.rolledBackTo,
       ...extra,
     };
+    await Promise.all(this.background.splice(0));
     const state = recordRelease(this.state, release);
     const prune = prunePlan(state, request.keepReleases);
     const result = await this.link.run(

@@ -1,6 +1,5 @@
 import {
   compose,
-  detectComposeCommands,
   docker,
   parseComposeVersion,
   type ComposeFlavor,
@@ -14,27 +13,22 @@ import { parseLock, type LockInfo } from '../state/lock.js';
 
 export async function detectCompose(
   executor: Executor,
+  stateDir: string,
   wanted: 'auto' | ComposeFlavor['command'],
 ): Promise<ComposeFlavor> {
-  const argv =
-    wanted === 'auto'
-      ? detectComposeCommands.auto
-      : wanted === 'docker compose'
-        ? detectComposeCommands.plugin
-        : detectComposeCommands.standalone;
-  const result = await executor.run(argv, { check: false, timeoutMs: 30_000 });
-  const text = result.stdout.trim();
-  const command =
-    wanted !== 'auto' ? wanted : text.startsWith('docker-compose') ? 'docker-compose' : 'docker compose';
-  const major =
-    result.code === 0 ? parseComposeVersion(text.replace(/^docker(?:-| )compose /, '')) : undefined;
-  if (major === undefined)
+  const result = await executor.run(host.detectCompose(stateDir, wanted), {
+    check: false,
+    timeoutMs: 30_000,
+  });
+  const found = /^(docker compose|docker-compose) (.*)$/m.exec(result.stdout.trim());
+  const major = found ? parseComposeVersion(found[2]!) : undefined;
+  if (!found || major === undefined)
     throw new Error(
       wanted === 'auto'
         ? `Neither \`docker compose\` nor \`docker-compose\` works on ${executor.where}; install Docker Compose there`
         : `\`${wanted} version\` does not work on ${executor.where}: ${(result.stderr || result.stdout).trim()}`,
     );
-  return { command, major };
+  return { command: found[1] as ComposeFlavor['command'], major };
 }
 
 export type BeginResult =
@@ -58,8 +52,10 @@ export async function begin(
   envFileForMessage: string,
 ): Promise<BeginResult> {
   const result = await executor.run(host.begin(args), { check: false, timeoutMs: 30_000 });
+  const stateAt = result.stdout.indexOf('\nstate present\n');
+  const head = stateAt >= 0 ? result.stdout.slice(0, stateAt) : result.stdout;
   const lines = new Map(
-    result.stdout.split('\n').map((line) => [line.split(' ')[0] ?? '', line.slice(line.indexOf(' ') + 1)]),
+    head.split('\n').map((line) => [line.split(' ')[0] ?? '', line.slice(line.indexOf(' ') + 1)]),
   );
   const lock = lines.get('lock') ?? '';
   const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
@@ -77,11 +73,10 @@ export async function begin(
     throw new BeginError(
       `Could not take the deploy lock and prepare ${args.releaseDir} on ${executor.where}: ${lastLines(result.stderr || result.stdout, 10)}`,
     );
-  const state = lines.get('state') ?? 'absent';
   return {
     kind: 'begun',
     tookOver: lock.startsWith('took-over') ? parseLock(decode(lock.replace(/^took-over ?/, ''))) : undefined,
-    stateText: state.startsWith('present') ? decode(state.replace(/^present ?/, '')) : undefined,
+    stateText: stateAt >= 0 ? result.stdout.slice(stateAt + '\nstate present\n'.length) : undefined,
     current: lines.get('current') ?? '',
     imagesPresent: lines.get('images') === 'present',
   };

@@ -25,6 +25,9 @@ export class RemoteShell {
     channel.on('data', (chunk: Buffer) => this.pending?.stdout(out.write(chunk)));
     channel.stderr.on('data', (chunk: Buffer) => this.pending?.stderr(err.write(chunk)));
     channel.on('close', () => this.end(new Error('the remote shell ended')));
+    // A channel of a dropped connection may still report write errors: the connection's loss is reported once, elsewhere.
+    channel.on('error', (error: Error) => this.end(error));
+    channel.stderr.on('error', (error: Error) => this.end(error));
   }
 
   get closed(): boolean {
