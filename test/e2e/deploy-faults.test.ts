@@ -163,7 +163,43 @@ describe('deploy-staging under faults', () => {
     expect(next.warnings.join('\n')).toMatch(
       /migrator of this environment is still running.*waiting for it to end/,
     );
+    expect(next.stdout).toMatch(/the earlier migration .*-migrator-.* ended with exit code 0/);
     expect(await servedVersion(port)).toBe(releaseB.sha);
+    expect(await fixture.containers(`${fixture.projectName}-migrator-`)).toEqual([]);
+  });
+
+  it('1b: a connection lost while committing either finishes the commit or undoes it, with one record', async () => {
+    const { fixture, port } = await hostRunningA('drop-commit');
+    const run = await deployViaProxy(
+      fixture,
+      port,
+      releaseB,
+      {},
+      { onSpawn: onLog('commit: started', () => sshProxy.cut()) },
+    );
+    const state = await fixture.state();
+    const records = state.history.filter((record) => record.sha === releaseB.sha);
+    expect(records).toHaveLength(1);
+    expect(await fixture.exists('.deployer/lock')).toBe(false);
+    const landed = run.code === 0;
+    expect(records[0]!.status).toBe(landed ? 'success' : 'rolled_back');
+    expect(await servedVersion(port)).toBe(landed ? releaseB.sha : releaseA.sha);
+    expect(state.current?.sha).toBe(landed ? releaseB.sha : releaseA.sha);
+    expect(await fixture.read('current/deploy.env')).toContain(
+      landed ? releaseB.appImage : releaseA.appImage,
+    );
+    const audit = (await fixture.read('.deployer/audit.log')).trim().split('\n');
+    expect(audit.filter((line) => line.includes(releaseB.sha))).toHaveLength(1);
+  });
+
+  it('2b: a deploy past deploy-timeout is stopped, and still undone and recorded', async () => {
+    const { fixture, port } = await hostRunningA('deadline');
+    await fixture.write('.env.production', 'MIGRATE_DELAY=12\n');
+    const run = await deployViaProxy(fixture, port, releaseB, { 'deploy-timeout': '10s' });
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/did not finish on .* within .* s during migrate/);
+    const record = await expectSettled(fixture, port, run, { sha: releaseB.sha, status: 'failed' });
+    expect(record.migration).toBe('succeeded');
   });
 
   it('4: a deploy longer than lock-ttl keeps its lease; the next one waits instead of taking over', async () => {

@@ -112,6 +112,8 @@ export interface DeployContext {
 /** On SIGINT/SIGTERM the record and the lock must be settled well inside GitHub's 10 s before SIGKILL. */
 export const CANCEL_BUDGET_MS = 4_500;
 const AUDIT_CAP_BYTES = 1024 * 1024;
+/** At least this long to find out what happened and undo it after a failure. */
+const SETTLE_MS = 60_000;
 const LOCK_POLL_MS = 1_000;
 
 /**
@@ -423,7 +425,11 @@ class Deployment {
             'migrate',
             `${error.message}; waiting for it to end before migrating (two migrations never run at once)`,
           );
-          for (const name of error.names) await waitForContainer(this.link, name, this.request.lockWaitMs);
+          for (const name of error.names) {
+            const code = await waitForContainer(this.link, name, this.request.lockWaitMs);
+            this.log.info('migrate', `the earlier migration ${name} ended with exit code ${code}`);
+            await this.link.run(docker.removeContainer(name), { check: false });
+          }
         }
       }
       this.migration = 'running';
@@ -512,10 +518,10 @@ class Deployment {
 
   private async commit(): Promise<DeployOutcome> {
     this.phase = 'committing';
+    await Promise.all(this.background.splice(0));
+    const prepared = this.prepareRecord('success', {}, this.files.linkTarget(this.id));
     try {
-      const outcome = await this.step('commit', () =>
-        this.record('success', {}, this.files.linkTarget(this.id)),
-      );
+      const outcome = await this.step('commit', () => this.writeRecord(prepared));
       this.phase = 'committed';
       this.log.info('done', `release ${this.id} is live`, {
         durationMs: outcome.release.durationMs,
@@ -524,7 +530,7 @@ class Deployment {
       return outcome;
     } catch (error) {
       if (!isTransportFault(error)) throw error;
-      // Past the commit point nothing is reverted: find out whether the record landed.
+      // Past the commit point nothing is reverted: find out whether the record landed, then finish.
       this.log.error(
         'commit',
         `${error.message} while committing; reconnecting to see whether the commit landed`,
@@ -532,21 +538,26 @@ class Deployment {
       await this.link.reconnect((n, e) =>
         this.log.info('reconnect', e ? `attempt ${n} failed: ${e.message}` : `reconnected (attempt ${n})`),
       );
-      const recorded = await this.link.run(host.readState(`${this.files.stateDir}/state.json`));
-      if (recorded.stdout.includes(`"id": "${this.id}"`) && recorded.stdout.includes(`"status": "success"`)) {
-        this.phase = 'committed';
-        return await this.record('success', {}, this.files.linkTarget(this.id));
-      }
-      throw error;
+      const { stdout } = await this.link.run(host.readState(`${this.files.stateDir}/state.json`));
+      if (!stdout.includes(JSON.stringify(prepared.release.finishedAt))) throw error;
+      this.phase = 'committed';
+      const stillOurs = await this.link.run(host.fenced(this.fence.lock, this.fence.token, ['true']), {
+        check: false,
+      });
+      // The same record again finishes what the lost command left undone (link, prune, unlock); it adds nothing twice.
+      if (stillOurs.code === 0) return await this.writeRecord(prepared);
+      this.log.info('commit', 'the commit had landed completely before the connection was lost');
+      return this.outcomeOf(prepared.release, prepared.state);
     }
   }
 
   /** Writes the attempt's record (and unlocks, prunes, moves the current link on success) in one command. */
-  private async record(
-    status: ReleaseStatus,
-    extra: Partial<ReleaseRecord>,
-    currentTarget = '',
-  ): Promise<DeployOutcome> {
+  private async record(status: ReleaseStatus, extra: Partial<ReleaseRecord>): Promise<DeployOutcome> {
+    await Promise.all(this.background.splice(0));
+    return this.writeRecord(this.prepareRecord(status, extra, ''));
+  }
+
+  private prepareRecord(status: ReleaseStatus, extra: Partial<ReleaseRecord>, currentTarget: string) {
     const finishedAt = this.now();
     const request = this.request;
     const release: ReleaseRecord = {
@@ -572,23 +583,28 @@ class Deployment {
       rolledBackTo: request.rolledBackTo,
       ...extra,
     };
-    await Promise.all(this.background.splice(0));
     const state = recordRelease(this.state, release);
     const prune = prunePlan(state, request.keepReleases);
-    const result = await this.link.run(
-      host.record({
-        stateDir: this.files.stateDir,
-        token: this.token,
-        auditLine: auditLine(release),
-        auditCapBytes: AUDIT_CAP_BYTES,
-        currentTarget,
-        currentLink: this.files.currentLink,
-        loginDir: this.files.loginDir(this.token),
-        keepReleaseIds: prune.keepReleaseIds,
-        pruneImages: prune.images,
-      }),
-      { stdin: `${JSON.stringify(state, null, 2)}\n`, check: false, timeoutMs: 30_000 },
-    );
+    const argv = host.record({
+      stateDir: this.files.stateDir,
+      token: this.token,
+      auditLine: auditLine(release),
+      auditCapBytes: AUDIT_CAP_BYTES,
+      currentTarget,
+      currentLink: this.files.currentLink,
+      loginDir: this.files.loginDir(this.token),
+      keepReleaseIds: prune.keepReleaseIds,
+      pruneImages: prune.images,
+    });
+    return { release, state, argv, stdin: `${JSON.stringify(state, null, 2)}\n` };
+  }
+
+  private async writeRecord(prepared: ReturnType<Deployment['prepareRecord']>): Promise<DeployOutcome> {
+    const result = await this.link.run(prepared.argv, {
+      stdin: prepared.stdin,
+      check: false,
+      timeoutMs: 30_000,
+    });
     if (result.code === 86) throw new LeaseLostError(result.stderr.trim());
     if (!result.stdout.includes('recorded'))
       throw new Error(
@@ -602,6 +618,10 @@ class Deployment {
       );
     if (!result.stdout.includes('unlocked')) this.log.warn('lock', 'the deploy lock could not be removed');
     this.lease.stop();
+    return this.outcomeOf(prepared.release, prepared.state);
+  }
+
+  private outcomeOf(release: ReleaseRecord, state: DeployState): DeployOutcome {
     return {
       release,
       previous: this.previous,
@@ -619,7 +639,11 @@ class Deployment {
   private async settle(error: Error): Promise<never> {
     this.lease.stop();
     const cancelled = error instanceof CancelledError;
-    const settleBy = cancelled ? Date.now() + CANCEL_BUDGET_MS : this.deadline;
+    // Undoing and recording get time of their own, even when deploy-timeout is what ran out.
+    const settleBy = cancelled
+      ? Date.now() + CANCEL_BUDGET_MS
+      : Math.max(this.deadline, Date.now() + SETTLE_MS);
+    this.link.extendDeadline(settleBy + (cancelled ? 0 : 30_000));
     if (error instanceof LeaseLostError) {
       throw new Error(
         `Deploy of ${this.id} stopped: ${error.message}. Another deploy owns the environment now, so this one neither undid nor recorded anything.`,
@@ -652,7 +676,7 @@ class Deployment {
     }
 
     let restored: boolean | undefined;
-    if (this.phase === 'switching' || this.phase === 'switched') {
+    if (this.phase === 'switching' || this.phase === 'switched' || this.phase === 'committing') {
       if (this.phase === 'switching' && cancelled) await within(this.inFlight, 1_500);
       const outcome = await this.revert(settleBy);
       restored = outcome.restored;

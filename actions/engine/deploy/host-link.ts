@@ -22,18 +22,25 @@ export function isTransportFault(error: unknown): error is ConnectionLostError |
  * happened after a transport fault. Every command gets a deadline (the deploy's remaining time by default).
  */
 export class HostLink implements Executor, Tunnel {
+  private extendedTo = 0;
+
   constructor(
     private executor: HostExecutor,
     private readonly reconnectWith: (() => Promise<HostExecutor>) | undefined,
     private readonly deadline: () => number,
   ) {}
 
+  /** Lets commands run until `at` even past the deploy's deadline (to undo and record). */
+  extendDeadline(at: number): void {
+    this.extendedTo = Math.max(this.extendedTo, at);
+  }
+
   get where(): string {
     return this.executor.where;
   }
 
   run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    const remaining = Math.max(1, this.deadline() - Date.now());
+    const remaining = Math.max(1, Math.max(this.deadline(), this.extendedTo) - Date.now());
     return this.executor.run(argv, {
       ...options,
       timeoutMs: Math.min(options.timeoutMs ?? remaining, remaining),
