@@ -185,6 +185,9 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 const loadAfter = loadavg();
+const beforeCommit = args.before
+  ? execFileSync('git', ['-C', args.before, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+  : '';
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (value) => `${value.toFixed(0)} ms`;
@@ -231,6 +234,13 @@ ${[...stepRows('action'), ...(args.before ? stepRows('before') : [])].join('\n')
 Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, load average (1/5/15 min) ${loadBefore.map((l) => l.toFixed(2)).join('/')} before and
 ${loadAfter.map((l) => l.toFixed(2)).join('/')} after, ${new Date().toISOString().slice(0, 10)}. What one remote command costs on the connection is measured
 separately: docs/benchmarks/ssh-command-cost.md.
+
+### Reproduce
+
+\`\`\`sh
+scripts/sandbox up && npm run build -- deploy-staging
+${args.before ? `git worktree add ${args.before} ${beforeCommit}   # the deployer before the supervised session\n` : ''}node scripts/bench/deploy-staging.mjs --pairs ${pairs}${args.before ? ` --before ${args.before}` : ''}
+\`\`\`
 `;
 mkdirSync(join(root, 'docs/benchmarks'), { recursive: true });
 writeFileSync(join(root, 'docs/benchmarks/deploy-staging.md'), report);
