@@ -62,11 +62,11 @@ describe('deploy-staging under faults', () => {
       ...options,
     });
 
-  /** The same release, pulled through the registry proxy: a name the host does not have yet. */
-  const viaRegistryProxy = (release: ExampleRelease): ExampleRelease => ({
+  /** The same release, pulled through a registry proxy: a name the host does not have yet. */
+  const viaRegistryProxy = (release: ExampleRelease, proxy = registryProxy): ExampleRelease => ({
     ...release,
-    appImage: release.appImage.replace(sb.registry, `127.0.0.1:${registryProxy.port}`),
-    migratorImage: release.migratorImage.replace(sb.registry, `127.0.0.1:${registryProxy.port}`),
+    appImage: release.appImage.replace(sb.registry, `127.0.0.1:${proxy.port}`),
+    migratorImage: release.migratorImage.replace(sb.registry, `127.0.0.1:${proxy.port}`),
   });
 
   /** What every fault must leave: the old release serving, one truthful record, no lock, no password. */
@@ -320,11 +320,7 @@ describe('deploy-staging under faults', () => {
     const down = await FaultProxy.start(registryHost!, Number(registryPort));
     down.refuse();
     try {
-      const release = {
-        ...releaseB,
-        appImage: releaseB.appImage.replace(sb.registry, `127.0.0.1:${down.port}`),
-        migratorImage: releaseB.migratorImage.replace(sb.registry, `127.0.0.1:${down.port}`),
-      };
+      const release = viaRegistryProxy(releaseB, down);
       const run = await deployViaProxy(fixture, port, release, { registry: `127.0.0.1:${down.port}` });
       expect(run.code).toBe(1);
       expect(run.errors.join('\n')).toMatch(/pull failed: the registry is unreachable from the host/);

@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from '../support/http.js';
-import { randomSha } from '../support/images.js';
-import { exampleDir } from '../support/paths.js';
+import { exampleBuildArgs, randomSha } from '../support/images.js';
 import { freePort } from '../support/ports.js';
 import { sandbox } from '../support/sandbox.js';
 
@@ -103,25 +102,9 @@ beforeAll(() => {
     ['runner', appImage],
     ['migrator', migratorImage],
   ]) {
-    execFileSync(
-      'docker',
-      [
-        'buildx',
-        'build',
-        exampleDir,
-        '--target',
-        target!,
-        '--build-arg',
-        `BASE_IMAGE=${sb.baseImage}`,
-        '--build-arg',
-        `GIT_SHA=${sha}`,
-        '--load',
-        '--quiet',
-        '--tag',
-        tag!,
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    execFileSync('docker', [...exampleBuildArgs(sb, target!, sha), '--load', '--tag', tag!], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   }
 });
 

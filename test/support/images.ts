@@ -32,6 +32,22 @@ export function withRegistryLogin<T>(sb: Sandbox, fn: (dockerConfig: string) => 
   }
 }
 
+/** `docker` arguments that build one target of the example app offline, on the sandbox's base image. */
+export function exampleBuildArgs(sb: Sandbox, target: string, sha: string): string[] {
+  return [
+    'buildx',
+    'build',
+    exampleDir,
+    '--target',
+    target,
+    '--quiet',
+    '--build-arg',
+    `BASE_IMAGE=${sb.baseImage}`,
+    '--build-arg',
+    `GIT_SHA=${sha}`,
+  ];
+}
+
 /** Builds the example's app and migrator by hand and pushes them; returns digest references. */
 export function buildAndPushExample(
   sb: Sandbox,
@@ -45,17 +61,8 @@ export function buildAndPushExample(
       execFileSync(
         'docker',
         [
-          'buildx',
-          'build',
-          exampleDir,
-          '--target',
-          target,
+          ...exampleBuildArgs(sb, target, sha),
           '--push',
-          '--quiet',
-          '--build-arg',
-          `BASE_IMAGE=${sb.baseImage}`,
-          '--build-arg',
-          `GIT_SHA=${sha}`,
           '--build-arg',
           `NEVER_READY=${options.neverReady ? 1 : 0}`,
           '--build-arg',

@@ -166,9 +166,9 @@ describe('host scripts (run here with a real sh)', () => {
 
   it('fences every mutating command on the lock token, in the same command', () => {
     const marker = `${dir}/fenced-ran`;
-    expect(sh(host.fenced(lock, 'one', ['touch', marker])).code).toBe(EXIT.leaseLost);
+    expect(sh(host.fenced({ lock, token: 'one' }, ['touch', marker])).code).toBe(EXIT.leaseLost);
     expect(existsSync(marker)).toBe(false);
-    expect(sh(host.fenced(lock, 'two', ['touch', marker])).code).toBe(0);
+    expect(sh(host.fenced({ lock, token: 'two' }, ['touch', marker])).code).toBe(0);
     expect(existsSync(marker)).toBe(true);
   });
 
@@ -197,7 +197,7 @@ describe('host scripts (run here with a real sh)', () => {
   it('records the attempt (state first), moves the current link, prunes, and unlocks, once', () => {
     expect(sh(recordArgs('one', '{"a":1}'), '{"state":1}\n').code).toBe(EXIT.leaseLost);
     expect(readFileSync(`${stateDir}/state.json`, 'utf8')).toBe('{"v":1}');
-    expect(sh(recordArgs('two', '{"a":1}'), '').code).toBe(80);
+    expect(sh(recordArgs('two', '{"a":1}'), '').code).toBe(EXIT.stateUnwritable);
     expect(readFileSync(`${stateDir}/state.json`, 'utf8')).toBe('{"v":1}');
 
     const done = sh(recordArgs('two', '{"a":1}', '.deployer/releases/r2'), '{"state":2}\n');

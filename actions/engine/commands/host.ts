@@ -11,6 +11,10 @@ export const EXIT = {
   migratorBusy: 76,
   /** The host's env file does not exist. */
   noEnvFile: 3,
+  /** The release to restore has no folder of its own on the host (pruned, or deployed by wave 1). */
+  noReleaseFiles: 4,
+  /** state.json could not be written. */
+  stateUnwritable: 80,
   /** The lock does not carry our token any more: another deploy took it over. */
   leaseLost: 86,
 } as const;
@@ -42,6 +46,12 @@ fi`;
 
 /** Fails with EXIT.leaseLost unless `$lock` still carries `$token`. */
 const FENCE = `if ! grep -qF -- "$token" "$lock" 2>/dev/null; then echo "the deploy lock $lock is no longer held by this deploy" >&2; exit ${EXIT.leaseLost}; fi`;
+
+/** What every mutating host command checks: the lock file still carries this deploy's token. */
+export interface Fence {
+  lock: string;
+  token: string;
+}
 
 export interface BeginArgs {
   stateDir: string;
@@ -110,7 +120,7 @@ if [ ! -f "$env_src" ]; then rm -f "$lock"; echo "no-env-file"; exit ${EXIT.noEn
 echo "current $(readlink "$current_link" 2>/dev/null)"
 umask 077; mkdir "$release_dir" 2>/dev/null || [ -d "$release_dir" ]
 if [ -n "$from" ]; then
-  [ -f "$from/docker-compose.yml" ] && [ -f "$from/$env_name" ] || { rm -f "$lock"; echo "no-release-files"; exit 4; }
+  [ -f "$from/docker-compose.yml" ] && [ -f "$from/$env_name" ] || { rm -f "$lock"; echo "no-release-files"; exit ${EXIT.noReleaseFiles}; }
   umask 022; cp "$from/docker-compose.yml" "$release_dir/docker-compose.yml"
   umask 077; cp "$from/$env_name" "$release_dir/$env_name"
 else
@@ -159,11 +169,11 @@ echo "$found"`,
   },
 
   /** Runs `argv` only while the lock carries `token`: the check and the act are one command on the host. */
-  fenced(lock: string, token: string, argv: readonly string[], cwd?: string): string[] {
+  fenced(fence: Fence, argv: readonly string[], cwd?: string): string[] {
     return sh(
       `lock=$1; token=$2; dir=$3; shift 3\n${FENCE}\n[ -z "$dir" ] || cd "$dir"\nexec "$@"`,
-      lock,
-      token,
+      fence.lock,
+      fence.token,
       cwd ?? '',
       ...argv,
     );
@@ -175,7 +185,7 @@ echo "$found"`,
    * `begin` removes one a killed deploy left behind.
    */
   withRegistryLogin(
-    fence: { lock: string; token: string },
+    fence: Fence,
     loginDir: string,
     registry: { server: string; username: string },
     argv: readonly string[],
@@ -205,7 +215,7 @@ cd "$dir" && DOCKER_CONFIG="$cfg" "$@"`,
    * unless a migrator of the same project still runs: then exits EXIT.migratorBusy printing its name.
    */
   startMigrator(
-    fence: { lock: string; token: string },
+    fence: Fence,
     filters: { project: string; service: string },
     runArgv: readonly string[],
     cwd: string,
@@ -274,7 +284,7 @@ lock="$state_dir/lock"; state="$state_dir/state.json"; audit="$state_dir/audit.l
 ${FENCE}
 umask 077
 tmp="$state.tmp.$$"
-cat > "$tmp" && sync "$tmp" 2>/dev/null; [ -s "$tmp" ] && mv -f "$tmp" "$state" || { rm -f "$tmp"; echo "could not write $state" >&2; exit 80; }
+cat > "$tmp" && sync "$tmp" 2>/dev/null; [ -s "$tmp" ] && mv -f "$tmp" "$state" || { rm -f "$tmp"; echo "could not write $state" >&2; exit ${EXIT.stateUnwritable}; }
 sync "$state_dir" 2>/dev/null || true
 echo recorded
 if [ -n "$target" ]; then ln -sfn "$target" "$link.tmp.$$" && { mv -Tf "$link.tmp.$$" "$link" 2>/dev/null || ln -sfn "$target" "$link"; } && rm -f "$link.tmp.$$"; fi

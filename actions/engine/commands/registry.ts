@@ -15,6 +15,11 @@ export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
+/** The digest an image reference is pinned to (`repository@sha256:…`), or undefined for a tag. */
+export function pinnedDigest(image: string): string | undefined {
+  return /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1];
+}
+
 /** dockerd trusts plain-HTTP registries on 127.0.0.0/8 by default; so do we, and nothing else. */
 export function isLoopbackRegistry(registry: string): boolean {
   const host = registry.replace(/:\d+$/, '');

@@ -10,6 +10,7 @@ import {
 import type { DeployRequest } from './deploy.js';
 import type { HostExecutor } from './host-link.js';
 import type { EventLog } from '../events.js';
+import { pause } from '../pause.js';
 
 interface WatchContext {
   executor: HostExecutor;
@@ -45,15 +46,8 @@ export async function waitForNewRelease(
   const watcher = new AbortController();
   const signals = [watcher.signal, ...(context.signal ? [context.signal] : [])];
   let exitReason: string | undefined;
-  const pause = () =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, 500);
-      watcher.signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), {
-        once: true,
-      });
-    });
   const watching = (async () => {
-    await pause();
+    await pause(500, watcher.signal);
     while (!watcher.signal.aborted) {
       const state = await appContainerState(context.executor, request, next).catch(() => undefined);
       if (watcher.signal.aborted) return;
@@ -62,7 +56,7 @@ export async function waitForNewRelease(
         watcher.abort();
         return;
       }
-      await pause();
+      await pause(500, watcher.signal);
     }
   })();
   try {
@@ -127,7 +121,7 @@ export async function watchStability(
       };
     }
     if (Date.now() >= until) return { stable: true };
-    await new Promise((resolve) => setTimeout(resolve, Math.min(250, until - Date.now())));
+    await pause(Math.min(250, until - Date.now()), signal);
     if (signal.aborted) throw signal.reason;
     now = await appContainerState(executor, request, project);
   }

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { compose, docker, type ComposeFlavor, type ComposeProject } from '../commands/compose.js';
-import { host } from '../commands/host.js';
+import { EXIT, host, type Fence } from '../commands/host.js';
+import { pinnedDigest } from '../commands/registry.js';
 import { lastLines } from '../exec/executor.js';
 import type { EventLog } from '../events.js';
+import { pause } from '../pause.js';
 import { waitUntilReady, type ReadinessResult, type ReadinessSettings } from '../readiness/index.js';
 import { describeLock, LockTimeoutError, type LockInfo } from '../state/lock.js';
 import {
@@ -32,7 +34,6 @@ import {
   MigratorBusyError,
   startMigrator,
   waitForContainer,
-  type Fence,
 } from './host-steps.js';
 import { Lease, LeaseLostError } from './lease.js';
 
@@ -161,6 +162,7 @@ class Deployment {
   private project!: ComposeProject;
   private flavor: ComposeFlavor | undefined;
   private readiness: ReadinessResult | undefined;
+  private imagesPresent = false;
   private inFlight: Promise<unknown> | undefined;
   /** Independent host work started along the way; settled before the attempt is recorded. */
   private readonly background: Array<Promise<unknown>> = [];
@@ -276,7 +278,7 @@ class Deployment {
     try {
       began = await this.step('lock', async () => {
         for (;;) {
-          const result = await begin(this.link, args, args.envFile);
+          const result = await begin(this.link, args);
           if (result.kind === 'begun') return result;
           if (waitedSince === undefined) {
             waitedSince = Date.now();
@@ -319,8 +321,6 @@ class Deployment {
     this.imagesPresent = began.imagesPresent;
   }
 
-  private imagesPresent = false;
-
   private warnTakeover(holder: LockInfo): void {
     this.log.warn('lock', `took over an expired deploy lock held by ${describeLock(holder)}`);
   }
@@ -338,11 +338,20 @@ class Deployment {
     return undefined;
   }
 
+  private reconnect(): Promise<void> {
+    return this.link.reconnect((attempt, error) =>
+      this.log.info(
+        'reconnect',
+        error ? `attempt ${attempt} failed: ${error.message}` : `reconnected (attempt ${attempt})`,
+      ),
+    );
+  }
+
   /** The connection broke while taking the lock: whatever the host did, give the lock back if it is ours. */
   private async abandonStart(error: Error): Promise<void> {
     this.log.error('lock', `${error.message}; reconnecting to release the lock if it was taken`);
     try {
-      await this.link.reconnect(() => undefined);
+      await this.reconnect();
       await this.link.run(host.releaseLock(this.files.lock, this.token), { timeoutMs: 10_000 });
       await this.link.run(host.remove(this.releaseDir), { timeoutMs: 10_000 });
     } catch (cleanup) {
@@ -352,9 +361,7 @@ class Deployment {
 
   private async pull(): Promise<void> {
     const request = this.request;
-    const pinned = [request.appImage, request.migratorImage].every((image) =>
-      /@sha256:[0-9a-f]{64}$/.test(image),
-    );
+    const pinned = [request.appImage, request.migratorImage].every((image) => pinnedDigest(image));
     if (this.imagesPresent && pinned) {
       this.log.info('pull', 'both pinned images are already on the host; no registry round trip');
       return;
@@ -373,7 +380,7 @@ class Deployment {
           pull,
           this.releaseDir,
         )
-      : host.fenced(this.fence.lock, this.fence.token, pull, this.releaseDir);
+      : host.fenced(this.fence, pull, this.releaseDir);
     const result = await this.step('pull', () =>
       this.link.run(argv, { stdin: request.registry?.password, check: false }),
     );
@@ -383,8 +390,7 @@ class Deployment {
 
   private async accessories(): Promise<void> {
     const argv = host.fenced(
-      this.fence.lock,
-      this.fence.token,
+      this.fence,
       compose.ensureRunning(this.project, this.request.accessories),
       this.releaseDir,
     );
@@ -402,7 +408,7 @@ class Deployment {
     result: { code: number; stdout: string; stderr: string },
     describe: (stderr: string) => string,
   ): Error {
-    if (result.code === 86) return new LeaseLostError(result.stderr.trim());
+    if (result.code === EXIT.leaseLost) return new LeaseLostError(result.stderr.trim());
     return new AppFailure(describe(result.stderr || result.stdout), kind === 'pull' ? 'pull' : 'other');
   }
 
@@ -480,7 +486,7 @@ class Deployment {
   }
 
   private async fencedCompose(argv: string[], dir: string): Promise<void> {
-    const result = await this.link.run(host.fenced(this.fence.lock, this.fence.token, argv, dir), {
+    const result = await this.link.run(host.fenced(this.fence, argv, dir), {
       check: false,
     });
     if (result.code !== 0)
@@ -535,13 +541,11 @@ class Deployment {
         'commit',
         `${error.message} while committing; reconnecting to see whether the commit landed`,
       );
-      await this.link.reconnect((n, e) =>
-        this.log.info('reconnect', e ? `attempt ${n} failed: ${e.message}` : `reconnected (attempt ${n})`),
-      );
+      await this.reconnect();
       const { stdout } = await this.link.run(host.readState(`${this.files.stateDir}/state.json`));
       if (!stdout.includes(JSON.stringify(prepared.release.finishedAt))) throw error;
       this.phase = 'committed';
-      const stillOurs = await this.link.run(host.fenced(this.fence.lock, this.fence.token, ['true']), {
+      const stillOurs = await this.link.run(host.fenced(this.fence, ['true']), {
         check: false,
       });
       // The same record again finishes what the lost command left undone (link, prune, unlock); it adds nothing twice.
@@ -605,7 +609,7 @@ class Deployment {
       check: false,
       timeoutMs: 30_000,
     });
-    if (result.code === 86) throw new LeaseLostError(result.stderr.trim());
+    if (result.code === EXIT.leaseLost) throw new LeaseLostError(result.stderr.trim());
     if (!result.stdout.includes('recorded'))
       throw new Error(
         `could not record the attempt in ${this.files.stateDir}/state.json: ${lastLines(result.stderr, 5)}`,
@@ -654,9 +658,7 @@ class Deployment {
       reasons.push(`${error.message} during ${this.steps.at(-1)?.step ?? 'the deploy'}`);
       this.log.error('connection', `${error.message}; reconnecting to find out what happened`);
       try {
-        await this.link.reconnect((n, e) =>
-          this.log.info('reconnect', e ? `attempt ${n} failed: ${e.message}` : `reconnected (attempt ${n})`),
-        );
+        await this.reconnect();
       } catch (reconnectError) {
         throw new Error(
           `Deploy of ${this.id} lost its connection to the host during ${this.steps.at(-1)?.step} (${error.message}) and ${(reconnectError as Error).message}. ` +
@@ -773,13 +775,6 @@ class Deployment {
       this.steps.push({ step: 'rollback', ms: Date.now() - began });
     }
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 }
 
 function within(promise: Promise<unknown> | undefined, ms: number): Promise<unknown> {

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { CommandResult, Executor, RunOptions } from '../exec/executor.js';
 import { ConnectionLostError, CommandTimeoutError } from '../exec/ssh.js';
+import { pause } from '../pause.js';
 
 /** The host side of an executor, when it can tunnel (SSH). */
 export interface Tunnel {
@@ -59,7 +60,7 @@ export class HostLink implements Executor, Tunnel {
     await this.executor.close().catch(() => undefined);
     let last: Error | undefined;
     for (const [index, delayMs] of RECONNECT_DELAYS_MS.entries()) {
-      if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (delayMs) await pause(delayMs);
       try {
         this.executor = await this.reconnectWith();
         onAttempt(index + 1);

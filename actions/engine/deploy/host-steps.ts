@@ -5,7 +5,7 @@ import {
   type ComposeFlavor,
   type ComposeProject,
 } from '../commands/compose.js';
-import { EXIT, host, type BeginArgs } from '../commands/host.js';
+import { EXIT, host, type BeginArgs, type Fence } from '../commands/host.js';
 import { classifyRegistryFailure, dockerErrorLine } from '../commands/registry.js';
 import type { Executor } from '../exec/executor.js';
 import { lastLines } from '../exec/executor.js';
@@ -43,14 +43,8 @@ export type BeginResult =
       imagesPresent: boolean;
     };
 
-export class BeginError extends Error {}
-
 /** Lock + state + the release's files in one round trip. */
-export async function begin(
-  executor: Executor,
-  args: BeginArgs,
-  envFileForMessage: string,
-): Promise<BeginResult> {
+export async function begin(executor: Executor, args: BeginArgs): Promise<BeginResult> {
   const result = await executor.run(host.begin(args), { check: false, timeoutMs: 30_000 });
   const stateAt = result.stdout.indexOf('\nstate present\n');
   const head = stateAt >= 0 ? result.stdout.slice(0, stateAt) : result.stdout;
@@ -62,15 +56,15 @@ export async function begin(
   if (result.code === EXIT.lockHeld)
     return { kind: 'held', holder: parseLock(decode(lock.replace(/^held ?/, ''))) };
   if (result.code === EXIT.noEnvFile)
-    throw new BeginError(
-      `The env file ${envFileForMessage} does not exist on ${executor.where}. It holds the app's runtime settings and secrets and never leaves the host: create it there (it may be empty).`,
+    throw new Error(
+      `The env file ${args.envFile} does not exist on ${executor.where}. It holds the app's runtime settings and secrets and never leaves the host: create it there (it may be empty).`,
     );
-  if (result.code === 4)
-    throw new BeginError(
+  if (result.code === EXIT.noReleaseFiles)
+    throw new Error(
       `The files of release ${args.source && 'fromRelease' in args.source ? args.source.fromRelease.split('/').pop() : ''} are no longer on ${executor.where} (only the last keep-releases releases are kept), so it cannot be restored exactly as it ran.`,
     );
   if (result.code !== 0)
-    throw new BeginError(
+    throw new Error(
       `Could not take the deploy lock and prepare ${args.releaseDir} on ${executor.where}: ${lastLines(result.stderr || result.stdout, 10)}`,
     );
   return {
@@ -90,11 +84,6 @@ export function describePullFailure(stderr: string): string {
   if (kind === 'unauthorized') return `the registry refused the credentials or access: ${detail}`;
   if (kind === 'absent') return `the image is not in the registry: ${detail}`;
   return detail;
-}
-
-export interface Fence {
-  lock: string;
-  token: string;
 }
 
 export class MigratorBusyError extends Error {

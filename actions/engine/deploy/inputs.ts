@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { pinnedDigest } from '../commands/registry.js';
 import { isAbsolute, resolve } from 'node:path';
 import { input, InputError, readInputs } from '../inputs.js';
 import { readReadinessSettings, readinessUrl, redactUrl } from '../readiness/index.js';
@@ -7,7 +8,6 @@ import { githubRun } from '../github-context.js';
 
 export const IMAGE_REFERENCE =
   /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+|__|\/[a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
-const PINNED = /@sha256:[0-9a-f]{64}$/;
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const PROJECT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const DEPLOY_PATH = /^\/[A-Za-z0-9._/-]*$/;
@@ -112,7 +112,7 @@ export function checkImageReference(name: string, value: string | undefined, all
       name,
       `expected an image reference such as ghcr.io/acme/app@sha256:<64 hex>, got ${JSON.stringify(value)}`,
     );
-  if (!PINNED.test(value) && !allowMutable) {
+  if (!pinnedDigest(value) && !allowMutable) {
     throw new InputError(
       name,
       `must be pinned by digest (…@sha256:<64 hex>): a tag like ${JSON.stringify(value)} can be re-pushed. Set allow-mutable-tags: true to accept tags anyway`,

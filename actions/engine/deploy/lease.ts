@@ -1,6 +1,6 @@
 import { host } from '../commands/host.js';
 import type { Executor } from '../exec/executor.js';
-import type { Fence } from './host-steps.js';
+import type { Fence } from '../commands/host.js';
 
 /** The deploy lock was taken by another deploy (it expired while this one could not renew it). */
 export class LeaseLostError extends Error {

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { pinnedDigest } from '../commands/registry.js';
 import { cancellationSignal } from '../cancellation.js';
 import { EventLog, type LogFormat } from '../events.js';
 import { SshExecutor, type SshTarget } from '../exec/ssh.js';
@@ -88,5 +89,5 @@ export async function deployAndReport(run: DeployRun): Promise<DeployOutcome | u
 }
 
 function digestOf(image: string): string {
-  return /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1] ?? '';
+  return pinnedDigest(image) ?? '';
 }

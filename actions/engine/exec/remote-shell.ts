@@ -14,7 +14,6 @@ export class RemoteShell {
   private seq = 0;
   private pending: PendingCommand | undefined;
   private closedReason: Error | undefined;
-  busy = false;
 
   constructor(
     private readonly channel: ClientChannel,

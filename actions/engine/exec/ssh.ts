@@ -94,10 +94,6 @@ export class SshExecutor implements Executor {
     }
   }
 
-  get lost(): boolean {
-    return this.lostReason !== undefined;
-  }
-
   /** Called once when the connection is lost. */
   onLost(listener: (error: ConnectionLostError) => void): void {
     this.lostListeners.push(listener);
@@ -153,7 +149,7 @@ export class SshExecutor implements Executor {
   private async takeShell(): Promise<RemoteShell> {
     if (this.lostReason) throw new ConnectionLostError(this.where, this.lostReason);
     const ready = this.idle.pop();
-    if (ready) return claim(ready);
+    if (ready) return ready;
     if (this.all.size + this.opening < MAX_SHELLS) {
       this.opening++;
       try {
@@ -162,7 +158,7 @@ export class SshExecutor implements Executor {
         );
         const shell = new RemoteShell(channel, (closed) => this.forget(closed));
         this.all.add(shell);
-        return claim(shell);
+        return shell;
       } catch (error) {
         if (this.lostReason) throw new ConnectionLostError(this.where, this.lostReason);
         throw new Error(`could not open a shell on ${this.where}: ${(error as Error).message}`);
@@ -172,11 +168,10 @@ export class SshExecutor implements Executor {
     }
     const next = await new Promise<RemoteShell | Error>((resolve) => this.waiting.push(resolve));
     if (next instanceof Error) throw next;
-    return claim(next);
+    return next;
   }
 
   private giveBack(shell: RemoteShell): void {
-    shell.busy = false;
     if (shell.closed) return;
     const waiter = this.waiting.shift();
     if (waiter) waiter(shell);
@@ -191,11 +186,6 @@ export class SshExecutor implements Executor {
     const waiter = this.waiting.shift();
     if (waiter) this.takeShell().then(waiter, waiter);
   }
-}
-
-function claim(shell: RemoteShell): RemoteShell {
-  shell.busy = true;
-  return shell;
 }
 
 function abortError(signal: AbortSignal): Error {

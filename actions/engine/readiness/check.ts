@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { pause } from '../pause.js';
 import { attempt, type AttemptPlan } from './attempt.js';
 import { parseBodyExpectation } from './body.js';
 import { parseStatusSpec } from './status-spec.js';
@@ -145,17 +146,4 @@ export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessRe
 function backoffWait(check: ReadinessCheck, failuresInARow: number): number {
   const factor = check.backoff && check.backoff > 1 ? check.backoff ** (failuresInARow - 1) : 1;
   return Math.min(check.intervalMs * factor, check.maxIntervalMs ?? Infinity);
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,5 +1,6 @@
 import type { Executor } from '../exec/executor.js';
 import { host } from '../commands/host.js';
+import { pinnedDigest } from '../commands/registry.js';
 import { parseState, type DeployState, type ReleaseRecord } from './release.js';
 
 /** Reads `.deployer/state.json` on the host; an empty or cut-short file is refused, not taken as fresh. */
@@ -30,7 +31,7 @@ export function prunePlan(state: DeployState, keep: number): { keepReleaseIds: s
   const images = new Set<string>();
   for (const release of state.history)
     for (const image of [release.appImage, release.migratorImage])
-      if (!keptImages.has(image) && /@sha256:[0-9a-f]{64}$/.test(image)) images.add(image);
+      if (!keptImages.has(image) && pinnedDigest(image)) images.add(image);
   return { keepReleaseIds: kept.map((release) => release.id), images: [...images] };
 }
 
