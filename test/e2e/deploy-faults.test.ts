@@ -112,6 +112,20 @@ describe('deploy-staging under faults', () => {
     expect(await fixture.containers(`${fixture.projectName}-migrator-`)).toEqual([]);
   });
 
+  it('1c: a connection cut while readiness is checked through it: reconnect, undo, one record', async () => {
+    const { fixture, port } = await hostRunningA('drop-ready');
+    const run = await deployViaProxy(
+      fixture,
+      port,
+      releaseB,
+      { 'ready-timeout': '5s' },
+      { onSpawn: onLog('ready: started', () => sshProxy.cut()) },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/reconnected/);
+    await expectSettled(fixture, port, run, { sha: releaseB.sha, status: 'rolled_back' });
+  });
+
   it('2: a frozen connection ends at the keepalive limit, not never', async () => {
     const { fixture, port } = await hostRunningA('freeze');
     await fixture.write('.env.production', 'MIGRATE_DELAY=2\n');

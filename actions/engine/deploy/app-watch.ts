@@ -51,6 +51,12 @@ export async function waitForNewRelease(
     while (!watcher.signal.aborted) {
       const state = await appContainerState(context.executor, request, next).catch(() => undefined);
       if (watcher.signal.aborted) return;
+      if (context.executor.lost) {
+        // Readiness through a dead tunnel can only fail: stop now and let the deploy reconnect.
+        exitReason = 'the SSH connection was lost';
+        watcher.abort();
+        return;
+      }
       if (state && (state.status === 'exited' || state.status === 'dead' || state.restarting)) {
         exitReason = `the ${request.appService} container ${state.restarting ? 'is restarting' : 'exited'} (exit code ${state.exitCode})`;
         watcher.abort();

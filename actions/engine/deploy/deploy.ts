@@ -654,22 +654,23 @@ class Deployment {
       );
     }
     const reasons: string[] = [];
-    if (isTransportFault(error)) {
-      reasons.push(`${error.message} during ${this.steps.at(-1)?.step ?? 'the deploy'}`);
-      this.log.error('connection', `${error.message}; reconnecting to find out what happened`);
+    const transport = isTransportFault(error);
+    if (transport) reasons.push(`${error.message} during ${this.steps.at(-1)?.step ?? 'the deploy'}`);
+    else if (cancelled) reasons.push('the run was cancelled');
+    else reasons.push((error as Error).message);
+    // A step may fail for its own reason while the connection is gone too (readiness through a dead tunnel).
+    if (transport || this.link.lost) {
+      const cause = transport ? error.message : 'the SSH connection was lost';
+      this.log.error('connection', `${cause}; reconnecting to find out what happened`);
       try {
         await this.reconnect();
       } catch (reconnectError) {
         throw new Error(
-          `Deploy of ${this.id} lost its connection to the host during ${this.steps.at(-1)?.step} (${error.message}) and ${(reconnectError as Error).message}. ` +
+          `Deploy of ${this.id} lost its connection to the host during ${this.steps.at(-1)?.step} (${cause}) and ${(reconnectError as Error).message}. ` +
             `What the host finished is unknown and nothing was recorded; the deploy lock expires by itself within lock-ttl (${Math.round(this.request.lockTtlMs / 1000)} s).`,
         );
       }
       this.lease.start();
-    } else if (cancelled) {
-      reasons.push('the run was cancelled');
-    } else {
-      reasons.push((error as Error).message);
     }
     const appFailure = error instanceof AppFailure ? error : undefined;
 

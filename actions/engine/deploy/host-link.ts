@@ -8,7 +8,8 @@ export interface Tunnel {
   openTunnel(host: string, port: number): Promise<Duplex>;
 }
 
-export type HostExecutor = Executor & Partial<Tunnel>;
+/** An executor on a host; `lost` says its connection is gone (SSH). */
+export type HostExecutor = Executor & Partial<Tunnel> & { readonly lost?: boolean };
 
 /** Reconnect attempts after a lost connection: waits before each, then a connect of its own deadline. */
 const RECONNECT_DELAYS_MS = [0, 1_000, 3_000];
@@ -34,6 +35,10 @@ export class HostLink implements Executor, Tunnel {
   /** Lets commands run until `at` even past the deploy's deadline (to undo and record). */
   extendDeadline(at: number): void {
     this.extendedTo = Math.max(this.extendedTo, at);
+  }
+
+  get lost(): boolean {
+    return this.executor.lost === true;
   }
 
   get where(): string {

@@ -94,6 +94,10 @@ export class SshExecutor implements Executor {
     }
   }
 
+  get lost(): boolean {
+    return this.lostReason !== undefined;
+  }
+
   /** Called once when the connection is lost. */
   onLost(listener: (error: ConnectionLostError) => void): void {
     this.lostListeners.push(listener);
