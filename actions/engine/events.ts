@@ -1,4 +1,5 @@
-import * as core from '@actions/core';
+import { lineSplitter } from './lines.js';
+import type { Reporter } from './reporter.js';
 
 export type LogFormat = 'text' | 'json';
 
@@ -12,31 +13,29 @@ export interface EventContext {
 /** Deploy progress for the job log: readable lines, or one JSON object per event (`log-format: json`). */
 export class EventLog {
   constructor(
+    private readonly reporter: Reporter,
     private readonly format: LogFormat,
     readonly context: EventContext,
   ) {}
 
   info(event: string, message: string, fields: Record<string, unknown> = {}): void {
-    core.info(this.line('info', event, message, fields));
+    this.reporter.info(this.line('info', event, message, fields));
   }
 
   warn(event: string, message: string, fields: Record<string, unknown> = {}): void {
-    core.warning(this.line('warning', event, message, fields));
+    this.reporter.warning(this.line('warning', event, message, fields));
   }
 
   error(event: string, message: string, fields: Record<string, unknown> = {}): void {
-    core.error(this.line('error', event, message, fields));
+    this.reporter.error(this.line('error', event, message, fields));
   }
 
   /** Streams a remote command's output line by line, prefixed (text) or wrapped (json). */
   stream(event: string): (chunk: string) => void {
-    let buffered = '';
-    return (chunk) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.info(event, line);
-    };
+    const lines = lineSplitter((line) => {
+      if (line.trim()) this.info(event, line);
+    });
+    return (chunk) => lines.push(chunk);
   }
 
   private line(level: string, event: string, message: string, fields: Record<string, unknown>): string {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { RunIdentity } from './types/run.js';
 
 /** Facts about the workflow run, from the environment a runner provides. */
 export function githubRun(env: NodeJS.ProcessEnv = process.env) {
@@ -18,7 +19,18 @@ export function githubRun(env: NodeJS.ProcessEnv = process.env) {
     eventName: env.GITHUB_EVENT_NAME ?? '',
     eventPath: env.GITHUB_EVENT_PATH,
     workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+    /** GITHUB_SERVER_URL, `https://github.com` when unset. */
+    serverUrl: server,
+    /** The file the job summary goes to; undefined outside a runner. */
+    stepSummary: env.GITHUB_STEP_SUMMARY || undefined,
+    /** The runner's temporary directory (RUNNER_TEMP), emptied after each job; undefined outside a runner. */
+    runnerTemp: env.RUNNER_TEMP || undefined,
   };
+}
+
+/** Who runs the deploy and from which run, as written on the lock and in the release records. */
+export function runIdentity(run: ReturnType<typeof githubRun>): RunIdentity {
+  return { actor: run.actor, runId: run.runId, ...(run.runUrl ? { runUrl: run.runUrl } : {}) };
 }
 
 /** The event payload the runner wrote to GITHUB_EVENT_PATH; `{}` outside a runner (no path set). */

@@ -1,11 +1,11 @@
-import * as core from '@actions/core';
 import { z } from 'zod';
+import type { Reporter } from './reporter.js';
 
 /** Bad input: names the input and what was expected. Raised before anything changes. */
 export class InputError extends Error {
   constructor(
     readonly input: string,
-    expected: string,
+    readonly expected: string,
   ) {
     super(`Invalid input "${input}": ${expected}`);
     this.name = 'InputError';
@@ -16,14 +16,34 @@ type Field<T> = z.ZodType<T, string>;
 type Shape = Record<string, Field<unknown>>;
 export type InputsOf<S extends Shape> = { [K in keyof S]: z.output<S[K]> };
 
+/** Where inputs come from (the runner's INPUT_* on GitHub) and who masks the secrets among them. */
+export interface InputSource {
+  /** The raw value of an input by its action.yml name; '' when it is not given. */
+  read(name: string): string;
+  reporter: Reporter;
+}
+
+/** Fields whose raw text holds secrets, with the function that finds them: masked before validation. */
+const secretsIn = new WeakMap<Field<unknown>, (raw: string) => string[]>();
+
+/** Marks a field as carrying secrets: `find` returns the parts of the raw text to mask. */
+export function sensitive<T>(field: Field<T>, find: (raw: string) => string[]): Field<T> {
+  secretsIn.set(field as Field<unknown>, find);
+  return field;
+}
+
+/** The same source with other names or fallbacks (e.g. `source-ready-path` falling back to `ready-path`). */
+export function readingWith(source: InputSource, read: (name: string) => string): InputSource {
+  return { read, reporter: source.reporter };
+}
+
 /** Reads and validates inputs by their action.yml names; the first bad one throws an InputError. */
-export function readInputs<S extends Shape>(
-  shape: S,
-  read: (name: string) => string = (name) => core.getInput(name),
-): InputsOf<S> {
+export function readInputs<S extends Shape>(shape: S, source: InputSource): InputsOf<S> {
   const values: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(shape)) {
-    const raw = read(name);
+    const raw = source.read(name);
+    const find = secretsIn.get(schema);
+    if (find && raw.trim()) for (const secret of find(raw)) mask(secret, source.reporter);
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const message = parsed.error.issues[0]?.message ?? 'is invalid';
@@ -69,11 +89,13 @@ export const input = {
 
   /** A secret: masked in the log as soon as it is read (each line too, for keys). */
   secret(required: boolean, expected = 'a secret'): Field<string | undefined> {
-    return z.string().transform((raw, ctx) => {
-      if (raw.trim()) mask(raw);
-      if (!raw.trim()) return required ? fail(ctx, `is required: expected ${expected}`) : undefined;
-      return raw;
-    });
+    return sensitive(
+      z.string().transform((raw, ctx) => {
+        if (!raw.trim()) return required ? fail(ctx, `is required: expected ${expected}`) : undefined;
+        return raw;
+      }),
+      (raw) => [raw],
+    );
   },
 
   boolean(fallback: boolean): Field<boolean> {
@@ -150,7 +172,13 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(h) * 3_600_000 + Number(m) * 60_000 + Number(s) * 1000 + Number(ms));
 }
 
-export function mask(secret: string): void {
-  core.setSecret(secret);
-  for (const line of secret.split(/\r?\n/)) if (line.trim().length > 3) core.setSecret(line.trim());
+/** Masks a secret, and each of its lines (keys, multi-line tokens) that is long enough to mask safely. */
+export function mask(secret: string, reporter: Reporter): void {
+  reporter.mask(secret);
+  for (const line of secret.split(/\r?\n/)) if (line.trim().length > 3) reporter.mask(line.trim());
+}
+
+/** Inputs from a plain record (tests, scripts): absent names read as ''. */
+export function inputsFrom(values: Record<string, string | undefined>, reporter: Reporter): InputSource {
+  return { read: (name) => values[name] ?? '', reporter };
 }

@@ -1,7 +1,6 @@
-import * as core from '@actions/core';
 import { FINGERPRINT_PATTERN, normalizeFingerprint, type HostKeyPolicy } from './exec/host-key.js';
 import type { SshTarget } from './exec/ssh.js';
-import { input, InputError, readInputs } from './inputs.js';
+import { input, InputError, readInputs, type InputSource } from './inputs.js';
 
 const HOSTNAME =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9A-Fa-f:]+\]?)$/;
@@ -29,8 +28,8 @@ export function sshInputShape(prefix = '') {
  * Reads an SSH connection's inputs. Returns undefined when `<prefix>host` is empty (no SSH wanted);
  * otherwise every required part must be there, including a host key check.
  */
-export function readSshTarget(prefix = '', read?: (name: string) => string): SshTarget | undefined {
-  const values = readInputs(sshInputShape(prefix), read) as Record<string, unknown>;
+export function readSshTarget(prefix: string, source: InputSource): SshTarget | undefined {
+  const values = readInputs(sshInputShape(prefix), source) as Record<string, unknown>;
   const get = <T>(name: string) => values[`${prefix}${name}`] as T;
   const host = get<string | undefined>('host');
   if (!host) return undefined;
@@ -49,6 +48,7 @@ export function readSshTarget(prefix = '', read?: (name: string) => string): Ssh
     );
   }
   const hostKey = hostKeyPolicy(
+    source,
     prefix,
     get('host-fingerprint'),
     get('known-hosts'),
@@ -69,6 +69,7 @@ export function readSshTarget(prefix = '', read?: (name: string) => string): Ssh
       username: get<string | undefined>('jump-user') ?? user,
       privateKey: key,
       hostKey: hostKeyPolicy(
+        source,
         `${prefix}jump-`,
         get('jump-host-fingerprint'),
         get('jump-known-hosts'),
@@ -80,6 +81,7 @@ export function readSshTarget(prefix = '', read?: (name: string) => string): Ssh
 }
 
 function hostKeyPolicy(
+  source: InputSource,
   prefix: string,
   fingerprint: string | undefined,
   knownHosts: string | undefined,
@@ -100,7 +102,7 @@ function hostKeyPolicy(
   }
   if (knownHosts) return { kind: 'known-hosts', knownHosts };
   if (insecure) {
-    core.warning(
+    source.reporter.warning(
       `${prefix}insecure-skip-host-key-check is true: the SSH host's identity is NOT verified. Set ${prefix}host-fingerprint instead.`,
     );
     return { kind: 'insecure' };

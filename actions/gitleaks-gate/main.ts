@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
 import { tmpdir } from 'node:os';
+import { actionInputs, actionsReporter } from '../edge/actions-reporter.js';
 import { LocalExecutor } from '../engine/exec/local.js';
-import { readEventPayload } from '../engine/github-context.js';
+import { githubRun, readEventPayload } from '../engine/github-context.js';
 import { gateInputs, runGate } from '../engine/gitleaks/gate.js';
 import {
   annotationsFor,
@@ -12,15 +13,17 @@ import {
 import { readInputs } from '../engine/inputs.js';
 
 async function act(): Promise<void> {
-  const inputs = readInputs(gateInputs);
+  const inputs = readInputs(gateInputs, actionInputs);
+  const github = githubRun();
   const result = await runGate(inputs, {
-    eventName: process.env.GITHUB_EVENT_NAME ?? 'workflow_dispatch',
+    eventName: github.eventName || 'workflow_dispatch',
     payload: readEventPayload(),
-    workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
-    runnerTemp: process.env.RUNNER_TEMP ?? tmpdir(),
+    workspace: github.workspace,
+    runnerTemp: github.runnerTemp ?? tmpdir(),
     platform: process.platform,
     arch: process.arch,
     executor: new LocalExecutor(),
+    reporter: actionsReporter,
   });
 
   await core.summary.addRaw(summaryMarkdown(result)).write();

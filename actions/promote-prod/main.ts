@@ -1,51 +1,51 @@
 import * as core from '@actions/core';
-import { input, InputError, readInputs } from '../engine/inputs.js';
+import { actionInputs } from '../edge/actions-reporter.js';
+import { deployStep } from '../edge/deploy-step.js';
+import { githubRun, runIdentity } from '../engine/github-context.js';
+import { input, InputError, readingWith, readInputs } from '../engine/inputs.js';
 import { readSshTarget } from '../engine/ssh-inputs.js';
 import { environmentUrl, readComposeFile, readDeploySettings } from '../engine/deploy/inputs.js';
-import { deployAndReport } from '../engine/deploy/run.js';
-import { readReadinessSettings, readinessUrl } from '../engine/readiness/index.js';
-import type { ReadinessTarget } from '../engine/deploy/deploy.js';
-import type { SourceEnvironment } from '../engine/promote/source.js';
+import { readSource } from '../engine/promote/source-inputs.js';
 import { preparePromotion, prepareRollback } from '../engine/promote/prepare.js';
 
 const ENVIRONMENT = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const RELEASE = /^(?:[0-9a-f]{7,40}|\d{8}T\d{6}Z-[0-9a-f]{7})$/;
 
 async function act(): Promise<void> {
-  const own = readInputs({
-    mode: input.oneOf(['promote', 'rollback'], 'promote'),
-    sha: input.matching(
-      RELEASE,
-      'a commit sha (7-40 hex) or a release id such as 20261123T090512Z-abc1234',
-      undefined,
-    ),
-    'rollback-to': input.matching(RELEASE, 'a release id or commit sha from production history', undefined),
-    environment: input.matching(
-      ENVIRONMENT,
-      'a lower-case environment name such as production',
-      'production',
-    ),
-    'promote-from': input.matching(ENVIRONMENT, 'the source environment name such as staging', 'staging'),
-    'source-deploy-path': input.matching(
-      /^\/[A-Za-z0-9._/-]*$/,
-      'an absolute path on the source host',
-      undefined,
-    ),
-    'source-app-service': input.optional(),
-    'source-ready-url': input.optional(),
-    'source-ready-host': input.withDefault('127.0.0.1'),
-    'source-ready-port': input.integer(0, 0, 65535),
-    'source-ready-path': input.matching(/^\/\S*$/, 'a path starting with /', '/api/ready'),
-    'run-migrations': input.optional(),
-    url: input.optional(),
-  });
-  const target = readSshTarget('');
+  const own = readInputs(
+    {
+      mode: input.oneOf(['promote', 'rollback'], 'promote'),
+      sha: input.matching(
+        RELEASE,
+        'a commit sha (7-40 hex) or a release id such as 20261123T090512Z-abc1234',
+        undefined,
+      ),
+      'rollback-to': input.matching(RELEASE, 'a release id or commit sha from production history', undefined),
+      environment: input.matching(
+        ENVIRONMENT,
+        'a lower-case environment name such as production',
+        'production',
+      ),
+      'promote-from': input.matching(ENVIRONMENT, 'the source environment name such as staging', 'staging'),
+      'source-deploy-path': input.matching(
+        /^\/[A-Za-z0-9._/-]*$/,
+        'an absolute path on the source host',
+        undefined,
+      ),
+      'source-app-service': input.optional(),
+      'run-migrations': input.optional(),
+      url: input.optional(),
+    },
+    actionInputs,
+  );
+  const target = readSshTarget('', actionInputs);
   if (!target) throw new InputError('host', 'is required: the production SSH host');
-  const settings = readDeploySettings();
+  const run = githubRun();
+  const settings = readDeploySettings(actionInputs, run.workspace);
   const runMigrations =
     own['run-migrations'] === undefined
       ? own.mode === 'promote'
-      : readInputs({ 'run-migrations': input.boolean(true) })['run-migrations'];
+      : readInputs({ 'run-migrations': input.boolean(true) }, actionInputs)['run-migrations'];
   const report = {
     target: { ...target, keepaliveMs: settings['ssh-keepalive'] },
     environment: own.environment,
@@ -56,13 +56,14 @@ async function act(): Promise<void> {
   };
 
   if (own.mode === 'rollback') {
-    await deployAndReport({
+    await deployStep({
       ...report,
       title: `Roll back ${own.environment}`,
       request: prepareRollback(settings, {
         environment: own.environment,
         to: own['rollback-to'] ?? own.sha,
         runMigrations,
+        run: runIdentity(run),
       }),
     });
     return;
@@ -71,69 +72,29 @@ async function act(): Promise<void> {
   const requested = own.sha;
   if (!requested)
     throw new InputError('sha', 'is required in promote mode: the commit (or release id) that staging runs');
-  await deployAndReport({
+  await deployStep({
     ...report,
     title: `Promote ${own['promote-from']} → ${own.environment}`,
     sha: requested,
     request: preparePromotion(settings, {
       requested,
       environment: own.environment,
-      source: readSource(own, settings),
+      source: readSource(own, settings, actionInputs),
       // The source's own connection; its key defaults to production's.
       sourceTarget: readSshTarget(
         'source-',
-        (name) => core.getInput(name) || (name === 'source-ssh-key' ? core.getInput('ssh-key') : ''),
+        readingWith(
+          actionInputs,
+          (name) =>
+            actionInputs.read(name) || (name === 'source-ssh-key' ? actionInputs.read('ssh-key') : ''),
+        ),
       ),
-      composeFileContent: readComposeFile(settings),
+      composeFileContent: readComposeFile(settings, runMigrations),
       runMigrations,
+      run: runIdentity(run),
+      onVerified: (release) => core.setOutput('source-release', release.id),
     }),
   });
-}
-
-function readSource(
-  own: {
-    'promote-from': string;
-    'source-deploy-path'?: string;
-    'source-app-service'?: string;
-    'source-ready-url'?: string;
-    'source-ready-host': string;
-    'source-ready-port': number;
-    'source-ready-path': string;
-  },
-  settings: ReturnType<typeof readDeploySettings>,
-): SourceEnvironment {
-  const deployPath = own['source-deploy-path'];
-  if (!deployPath)
-    throw new InputError(
-      'source-deploy-path',
-      `is required in promote mode: where ${own['promote-from']} is deployed on its host`,
-    );
-  if (deployPath.split('/').includes('..'))
-    throw new InputError('source-deploy-path', 'must not contain ".."');
-  let readinessTarget: ReadinessTarget;
-  if (own['source-ready-url'])
-    readinessTarget = { url: readinessUrl(own['source-ready-url'], 'source-ready-url') };
-  else if (own['source-ready-port'])
-    readinessTarget = {
-      host: own['source-ready-host'],
-      port: own['source-ready-port'],
-      path: own['source-ready-path'],
-    };
-  else
-    throw new InputError(
-      'source-ready-port',
-      `is required (or source-ready-url): where ${own['promote-from']} answers readiness`,
-    );
-  const readiness = readReadinessSettings('source-ready-');
-  // "Ready right now": a short deadline unless the workflow asks for more.
-  if (!core.getInput('source-ready-timeout')) readiness.timeoutMs = Math.max(10_000, readiness.intervalMs);
-  return {
-    environment: own['promote-from'],
-    deployPath: deployPath.replace(/\/+$/, ''),
-    appService: own['source-app-service'] ?? settings['app-service'],
-    readiness,
-    readinessTarget,
-  };
 }
 
 /** The action: reads inputs, runs the engine, sets outputs and the summary; a failure fails the step. */

@@ -3,15 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { actionInputs, actionsReporter } from '../edge/actions-reporter.js';
 import { dockerfileStages } from '../engine/commands/buildx.js';
 import { REGISTRY_PATTERN } from '../engine/commands/registry.js';
 import { LocalExecutor } from '../engine/exec/local.js';
-import { readEventPayload } from '../engine/github-context.js';
+import { githubRun, readEventPayload } from '../engine/github-context.js';
 import { input, InputError, mask, readInputs } from '../engine/inputs.js';
 import { checkExtras, repositoryPath, type ReleaseRequest } from '../engine/release/plan.js';
 import { publishRelease, type Reporter } from '../engine/release/release.js';
 import { lookUpCommitTime, pickSha, releaseTag } from '../engine/release/revision.js';
 import { renderSummary } from '../engine/release/summary.js';
+import { checkWorkTree } from '../engine/release/worktree.js';
 
 const TARGET = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
@@ -37,6 +39,7 @@ const shape = {
   push: input.boolean(true),
   cache: input.boolean(false),
   'no-cache': input.boolean(false),
+  'allow-dirty': input.boolean(false),
 };
 
 function checkTarget(stages: string[], dockerfile: string, target: string, name: string): void {
@@ -65,7 +68,7 @@ const reporter: Reporter = {
 };
 
 async function act(): Promise<void> {
-  const inputs = readInputs(shape);
+  const inputs = readInputs(shape, actionInputs);
   const registry = inputs.registry.toLowerCase();
   const username = inputs['registry-username'];
   const password = inputs['registry-password'];
@@ -73,9 +76,10 @@ async function act(): Promise<void> {
     throw new InputError('registry-username', 'is required when registry-password is set');
   if (username && !password)
     throw new InputError('registry-password', 'is required when registry-username is set');
-  if (username && password) mask(Buffer.from(`${username}:${password}`).toString('base64'));
+  if (username && password) mask(Buffer.from(`${username}:${password}`).toString('base64'), actionsReporter);
 
-  const defaultApp = (process.env.GITHUB_REPOSITORY ?? '').toLowerCase();
+  const github = githubRun();
+  const defaultApp = github.repository.toLowerCase();
   const appRepository = repositoryPath(inputs['app-image'] ?? defaultApp, registry, 'app-image');
   const migratorRepository = repositoryPath(
     inputs['migrator-image'] ?? `${appRepository}-migrator`,
@@ -101,16 +105,21 @@ async function act(): Promise<void> {
   checkExtras(inputs.labels, inputs['build-args']);
 
   const event = readEventPayload();
-  const picked = pickSha({
-    input: inputs.sha,
-    eventName: process.env.GITHUB_EVENT_NAME ?? '',
-    event,
-    githubSha: process.env.GITHUB_SHA,
+  const picked = pickSha({ input: inputs.sha, eventName: github.eventName, event, githubSha: github.sha });
+  const executor = new LocalExecutor();
+  // Before anything is built: a sha tag must name exactly that commit.
+  const choice = await checkWorkTree(executor, {
+    context,
+    dockerfile,
+    sha: picked.sha,
+    cleanTag: releaseTag(picked.sha, inputs['short-tag']),
+    allowDirty: inputs['allow-dirty'],
   });
-  const tag = releaseTag(picked.sha, inputs['short-tag']);
+  for (const line of choice.info) core.info(line);
+  for (const warning of choice.warnings) core.warning(warning);
+  const { tag } = choice;
   core.info(`Release ${tag}: commit ${picked.sha} (from ${picked.from}).`);
 
-  const executor = new LocalExecutor();
   const commitTime = await lookUpCommitTime(executor, context, picked.sha, event);
   for (const warning of commitTime.warnings) core.warning(warning);
   core.info(`Commit time ${commitTime.time.iso} (from ${commitTime.time.from}).`);
@@ -128,21 +137,20 @@ async function act(): Promise<void> {
     platforms: inputs.platforms,
     noCache: inputs['no-cache'],
   };
-  const server = process.env.GITHUB_SERVER_URL;
-  const repository = process.env.GITHUB_REPOSITORY;
   const result = await publishRelease(
     request,
     {
       sha: picked.sha,
       tag,
       created: commitTime.time,
-      sourceUrl: server && repository ? `${server}/${repository}` : undefined,
+      sourceUrl: github.repository ? `${github.serverUrl}/${github.repository}` : undefined,
+      dirty: choice.dirtyBuild,
     },
     {
       push: inputs.push,
       cache: inputs.cache,
       credentials: username && password ? { username, password } : undefined,
-      tempDir: process.env.RUNNER_TEMP || tmpdir(),
+      tempDir: github.runnerTemp ?? tmpdir(),
     },
     executor,
     reporter,
@@ -156,7 +164,8 @@ async function act(): Promise<void> {
   core.setOutput('app-digest', app!.digest);
   core.setOutput('migrator-digest', migrator!.digest);
   core.setOutput('pushed', String(result.images.some((image) => image.outcome === 'pushed')));
-  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(result)).write();
+  core.setOutput('dirty', String(choice.dirty));
+  if (github.stepSummary) await core.summary.addRaw(renderSummary(result)).write();
   for (const image of result.images) core.info(`${image.role}: ${image.pinned} (${image.outcome})`);
 }
 

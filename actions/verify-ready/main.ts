@@ -1,70 +1,60 @@
 import * as core from '@actions/core';
+import { actionInputs } from '../edge/actions-reporter.js';
 import { cancellationSignal } from '../engine/cancellation.js';
 import { SshExecutor, type SshTarget } from '../engine/exec/ssh.js';
-import { input, InputError, readInputs } from '../engine/inputs.js';
+import { InputError } from '../engine/inputs.js';
 import {
   describeAttempt,
+  describeEndpoint,
   describeFailure,
+  endpointCheck,
+  endpointUrl,
   formatMs,
   parseStatusSpec,
+  readEndpoint,
   readinessSummaryMarkdown,
-  readinessUrl,
   readReadinessSettings,
-  redactUrl,
   waitUntilReady,
+  type ReadinessEndpoint,
   type ReadinessResult,
   type ReadinessSettings,
 } from '../engine/readiness/index.js';
 import { readSshTarget } from '../engine/ssh-inputs.js';
 
 interface Plan {
-  url: string;
+  endpoint: ReadinessEndpoint;
   ssh?: SshTarget;
   settings: ReadinessSettings;
 }
 
-const TARGET_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:]+\]?)$/;
+const ENDPOINT_INPUTS = {
+  url: 'url',
+  host: 'target-host',
+  port: 'target-port',
+  path: 'path',
+  scheme: 'target-scheme',
+};
 
 /** Every input is read and checked before anything is contacted. */
 function readPlan(): Plan {
-  const direct = readInputs({
-    url: input.optional(),
-    'target-host': input.matching(
-      TARGET_HOST,
-      'a hostname or IP address as seen from the SSH host',
-      '127.0.0.1',
-    ),
-    'target-port': input.integer(0, 1, 65535),
-    'target-scheme': input.oneOf(['http', 'https'], 'http'),
-    path: input.matching(/^\/\S*$/, 'a path starting with /, such as /api/ready', '/api/ready'),
-  });
-  const wantsSsh = Boolean(core.getInput('host'));
-  if (direct.url && wantsSsh)
+  const wantsSsh = Boolean(actionInputs.read('host'));
+  if (!wantsSsh && actionInputs.read('target-port'))
+    throw new InputError('target-port', 'only applies with host (a check through SSH); put the port in url');
+  const endpoint = readEndpoint(ENDPOINT_INPUTS, actionInputs);
+  if (endpoint?.kind === 'url' && wantsSsh)
     throw new InputError('url', 'set either url (a direct check) or host (a check through SSH), not both');
-  if (!direct.url && !wantsSsh)
+  if (!endpoint && !wantsSsh)
     throw new InputError(
       'url',
       'is required: set url for a direct check, or host, user, ssh-key, host-fingerprint and target-port to check through SSH',
     );
-  const ssh = readSshTarget('');
-  let url: string;
-  if (ssh) {
-    if (!direct['target-port'])
-      throw new InputError(
-        'target-port',
-        "is required with host: the app's port on the SSH host, such as 8080",
-      );
-    const host = direct['target-host'].replace(/^\[|\]$/g, '');
-    url = `${direct['target-scheme']}://${host.includes(':') ? `[${host}]` : host}:${direct['target-port']}${direct.path}`;
-  } else {
-    if (direct['target-port'])
-      throw new InputError(
-        'target-port',
-        'only applies with host (a check through SSH); put the port in url',
-      );
-    url = readinessUrl(direct.url!, 'url');
-  }
-  return { url, ssh, settings: readReadinessSettings('') };
+  const ssh = readSshTarget('', actionInputs);
+  if (ssh && endpoint?.kind !== 'through-host')
+    throw new InputError(
+      'target-port',
+      "is required with host: the app's port on the SSH host, such as 8080",
+    );
+  return { endpoint: endpoint!, ssh, settings: readReadinessSettings('', actionInputs) };
 }
 
 function setOutputs(result: ReadinessResult): void {
@@ -75,7 +65,7 @@ function setOutputs(result: ReadinessResult): void {
 }
 
 async function act(): Promise<void> {
-  const { url, ssh: target, settings } = readPlan();
+  const { endpoint, ssh: target, settings } = readPlan();
   const cancelled = cancellationSignal((signal) => core.warning(`${signal}: stopping the readiness check`));
 
   let ssh: SshExecutor | undefined;
@@ -89,22 +79,20 @@ async function act(): Promise<void> {
         throw error;
       }
     }
-    const tunnel = ssh;
-    const shown = redactUrl(url);
+    const shown = describeEndpoint(endpoint, ssh?.where);
     core.info(
-      `Waiting up to ${formatMs(settings.timeoutMs)} for ${shown}${tunnel ? ` (as seen from ${tunnel.where})` : ''} ` +
+      `Waiting up to ${formatMs(settings.timeoutMs)} for ${shown} ` +
         `to answer ${parseStatusSpec(settings.expectedStatus).text}` +
         `${settings.consecutiveSuccesses > 1 ? ` ${settings.consecutiveSuccesses} times in a row` : ''}`,
     );
     const result = await waitUntilReady({
       ...settings,
-      url,
-      connect: tunnel && ((host, port) => tunnel.openTunnel(host, port)),
+      ...endpointCheck(endpoint, ssh),
       signal: cancelled,
       onAttempt: (attempt) => core.info(describeAttempt(attempt)),
     });
     setOutputs(result);
-    await core.summary.addRaw(readinessSummaryMarkdown(result, url)).write();
+    await core.summary.addRaw(readinessSummaryMarkdown(result, endpointUrl(endpoint))).write();
     if (result.ready) {
       core.info(
         `${shown} is ready after ${formatMs(result.timeToReadyMs ?? 0)} (${result.attempts} attempts)`,

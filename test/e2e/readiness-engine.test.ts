@@ -8,6 +8,8 @@ import {
   waitUntilReady,
   type ReadinessAttempt,
 } from '../../actions/engine/readiness/index.js';
+import { inputsFrom } from '../../actions/engine/inputs.js';
+import { collectingReporter } from '../../actions/engine/reporter.js';
 
 // The engine module as deploy-staging and promote-prod call it (the action's bundle is covered in verify-ready.test.ts).
 const servers: http.Server[] = [];
@@ -25,7 +27,7 @@ async function serve(handler: http.RequestListener): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-const defaults = readReadinessSettings('', () => '');
+const defaults = readReadinessSettings('', inputsFrom({}, collectingReporter()));
 
 describe('waitUntilReady', () => {
   it('opens every connection with `connect`, for the host and port of the URL as the SSH host sees them', async () => {

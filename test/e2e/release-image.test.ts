@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
   chmodSync,
   cpSync,
   mkdirSync,
@@ -90,6 +91,18 @@ function servedConfig(sb: Sandbox, reference: string): ImageConfig {
     ['buildx', 'imagetools', 'inspect', reference, '--format', '{{json .Image}}'],
     (json) => JSON.parse(json) as ImageConfig,
   );
+}
+
+/** The tags the registry holds for a repository (none when it does not know the repository). */
+async function registryTags(sb: Sandbox, repository: string): Promise<string[]> {
+  const response = await fetch(`http://${sb.registry}/v2/${repository}/tags/list`, {
+    headers: {
+      authorization: `Basic ${Buffer.from(`${sb.registryUsername}:${sb.registryPassword}`).toString('base64')}`,
+    },
+  });
+  if (response.status === 404) return [];
+  expect(response.status).toBe(200);
+  return (((await response.json()) as { tags?: string[] | null }).tags ?? []).sort();
 }
 
 function tagExists(sb: Sandbox, reference: string): boolean {
@@ -303,14 +316,142 @@ describe('release-image', () => {
     });
 
     it('names the changed file when the source differs under the same sha', async () => {
+      // The edit is committed (an uncommitted one would be refused as dirty); the sha input still names ctx.sha.
       const edited = mkdtempSync(join(scratch, 'edited-'));
       cpSync(ctx.dir, edited, { recursive: true });
       writeFileSync(join(edited, 'app', 'serve.sh'), '#!/bin/sh\necho changed\n', { mode: 0o755 });
+      git(edited, 'commit', '--quiet', '--all', '-m', 'edited');
       const appRef = `${sb.registry}/${app}:sha-${ctx.sha}`;
       const changed = await release({ 'app-image': app, sha: ctx.sha }, { context: edited });
       expect(changed.code).toBe(1);
       expect(changed.errors.join('\n')).toMatch(/\/app\/serve\.sh differs \(.*content/);
       expect(servedDigest(sb, appRef)).toBe(first.outputs['app-digest']);
+    });
+  });
+
+  describe('a work tree with uncommitted changes', () => {
+    // A repository whose build context is a subfolder (hello/); changes inside it count, others do not.
+    const app = unique('hello');
+    let repo: string;
+    let context: string;
+    let sha: string;
+    let refusedTag: string;
+    let dirty: ActionRun;
+
+    const inputs = (extra: Record<string, string> = {}) => ({
+      'app-image': app,
+      'build-args': `BASE_IMAGE=${sb.baseImage}\nGIT_SHA=${sha}`,
+      ...extra,
+    });
+    const options = () => ({ context, env: { GITHUB_SHA: sha } });
+    const dirtyTagOf = (text: string) => /sha-[0-9a-f]{40}-dirty-[0-9a-f]{12}/.exec(text)?.[0];
+
+    beforeAll(() => {
+      repo = mkdtempSync(join(scratch, 'dirty-'));
+      context = join(repo, 'hello');
+      cpSync(exampleDir, context, { recursive: true });
+      writeFileSync(join(repo, '.gitignore'), '*.log\n');
+      writeFileSync(join(repo, 'README.md'), 'a monorepo\n');
+      git(repo, 'init', '--quiet');
+      git(repo, 'add', '.');
+      git(repo, 'commit', '--quiet', '-m', 'release');
+      sha = git(repo, 'rev-parse', 'HEAD');
+      appendFileSync(join(context, 'app', 'serve.sh'), '\n# a local experiment\n');
+      writeFileSync(join(context, 'staged.txt'), 'staged, not committed\n');
+      git(repo, 'add', 'hello/staged.txt');
+      writeFileSync(join(context, 'notes.txt'), 'untracked\n');
+      writeFileSync(join(context, 'build.log'), 'git-ignored\n');
+      writeFileSync(join(repo, 'outside.txt'), 'untracked, outside the build context\n');
+    });
+
+    it('is refused before anything is built, naming allow-dirty and the changed paths', async () => {
+      const run = await release(inputs(), options());
+      expect(run.code).toBe(1);
+      const error = run.errors.join('\n');
+      expect(error).toContain('uncommitted changes');
+      expect(error).toContain('allow-dirty: true');
+      expect(error).toContain('3 paths differ');
+      for (const path of [
+        'hello/app/serve.sh (modified)',
+        'hello/staged.txt (added (staged))',
+        'hello/notes.txt (untracked)',
+      ])
+        expect(error).toContain(path);
+      expect(error).not.toContain('build.log');
+      expect(error).not.toContain('outside.txt');
+      expect(error).toContain('nothing was built or pushed');
+      refusedTag = dirtyTagOf(error)!;
+      expect(refusedTag).toMatch(new RegExp(`^sha-${sha}-dirty-[0-9a-f]{12}$`));
+      // Before the login, before any build.
+      expect(run.stdout).not.toContain('::group::');
+      expect(run.stdout).not.toContain('Logged in to');
+      expect(await registryTags(sb, app)).toEqual([]);
+      expect(await registryTags(sb, `${app}-migrator`)).toEqual([]);
+      expect(localImageExists(`${sb.registry}/${app}:sha-${sha}`)).toBe(false);
+      expect(readdirSync(run.runnerTemp)).toEqual([]);
+    });
+
+    it('with allow-dirty is pushed under the dirty tag, never under the sha tag', async () => {
+      dirty = await release(inputs({ 'allow-dirty': 'true' }), options());
+      expect(dirty.errors).toEqual([]);
+      expect(dirty.code).toBe(0);
+      const tag = dirty.outputs.tag!;
+      expect(tag).toBe(refusedTag);
+      expect(dirty.outputs.dirty).toBe('true');
+      expect(dirty.outputs.sha).toBe(sha);
+      expect(dirty.outputs.pushed).toBe('true');
+      const appRef = `${sb.registry}/${app}:${tag}`;
+      expect(dirty.outputs['app-digest']).toBe(servedDigest(sb, appRef));
+      expect(dirty.outputs['app-image']).toBe(`${sb.registry}/${app}@${dirty.outputs['app-digest']}`);
+      expect(dirty.outputs['migrator-digest']).toBe(
+        servedDigest(sb, `${sb.registry}/${app}-migrator:${tag}`),
+      );
+      expect(await registryTags(sb, app)).toEqual([tag]);
+      expect(await registryTags(sb, `${app}-migrator`)).toEqual([tag]);
+      expect(tagExists(sb, `${sb.registry}/${app}:sha-${sha}`)).toBe(false);
+      expect(servedConfig(sb, appRef).config.Labels).toMatchObject({
+        'org.opencontainers.image.version': tag,
+        'org.opencontainers.image.revision': sha,
+        'deployer.release.app': appRef,
+      });
+      const warnings = dirty.warnings.join('\n');
+      expect(warnings).toContain('allow-dirty: building uncommitted changes');
+      expect(warnings).toContain('hello/notes.txt (untracked)');
+      expect(warnings).toContain(`not sha-${sha}`);
+      expect(dirty.summary).toContain('Built from uncommitted changes');
+      expect(dirty.summary).toContain(tag);
+      expectNoSecretsLeft(dirty as ActionRun & { home: string; runnerTemp: string });
+    });
+
+    it('a re-run with the same changes is idempotent; other changes get another tag', async () => {
+      const again = await release(inputs({ 'allow-dirty': 'true' }), options());
+      expect(again.code).toBe(0);
+      expect(again.outputs.pushed).toBe('false');
+      for (const name of ['tag', 'app-image', 'migrator-image', 'dirty'])
+        expect(again.outputs[name], name).toBe(dirty.outputs[name]);
+      appendFileSync(join(context, 'notes.txt'), 'more\n');
+      const other = await release(inputs(), options());
+      expect(other.code).toBe(1);
+      const otherTag = dirtyTagOf(other.errors.join('\n'));
+      expect(otherTag).toMatch(new RegExp(`^sha-${sha}-dirty-`));
+      expect(otherTag).not.toBe(dirty.outputs.tag);
+    });
+
+    it('a clean run of the same commit afterwards gets the plain sha tag', async () => {
+      git(repo, 'reset', '--quiet', '--hard');
+      git(repo, 'clean', '--quiet', '-fd', '--', 'hello');
+      // Still there and harmless: the git-ignored file in the context, the untracked one outside it.
+      expect(readdirSync(context)).toContain('build.log');
+      const clean = await release(inputs(), options());
+      expect(clean.errors).toEqual([]);
+      expect(clean.code).toBe(0);
+      expect(clean.outputs.tag).toBe(`sha-${sha}`);
+      expect(clean.outputs.dirty).toBe('false');
+      expect(clean.outputs.pushed).toBe('true');
+      expect(clean.stdout).toContain('Work tree clean');
+      expect(clean.outputs['app-digest']).toBe(servedDigest(sb, `${sb.registry}/${app}:sha-${sha}`));
+      expect(clean.outputs['app-digest']).not.toBe(dirty.outputs['app-digest']);
+      expect(await registryTags(sb, app)).toEqual([`sha-${sha}`, dirty.outputs.tag].sort());
     });
   });
 
@@ -501,6 +642,10 @@ describe('release-image', () => {
     const run = await release({ 'app-image': app, sha: ctx.sha }, { context: plain });
     expect(run.code).toBe(0);
     expect(run.warnings.join('\n')).toMatch(/not in a git checkout.*1970-01-01T00:00:00Z/);
+    // Nothing to check uncommitted changes against: the tag is the sha input's, and the log says so.
+    expect(run.warnings.join('\n')).toMatch(/Cannot check that the build context holds commit .* on trust/);
+    expect(run.outputs.dirty).toBe('false');
+    expect(run.outputs.tag).toBe(`sha-${ctx.sha}`);
     const image = servedConfig(sb, `${sb.registry}/${app}:sha-${ctx.sha}`);
     expect(image.config.Labels['org.opencontainers.image.created']).toBe('1970-01-01T00:00:00Z');
   });

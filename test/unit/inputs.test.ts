@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { inputsFrom } from '../../actions/engine/inputs.js';
+import { collectingReporter } from '../../actions/engine/reporter.js';
 import { input, parseDuration, readInputs } from '../../actions/engine/inputs.js';
 import { readSshTarget } from '../../actions/engine/ssh-inputs.js';
 
-const from = (values: Record<string, string>) => (name: string) => values[name] ?? '';
+const from = (values: Record<string, string>) => inputsFrom(values, collectingReporter());
 
 describe('readInputs', () => {
   it('parses durations', () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { inputsFrom } from '../../actions/engine/inputs.js';
+import { collectingReporter } from '../../actions/engine/reporter.js';
 import {
   DEFAULT_MAX_INTERVAL_MS,
   readinessInputShape,
@@ -6,7 +8,7 @@ import {
   readReadinessSettings,
 } from '../../actions/engine/readiness/index.js';
 
-const from = (values: Record<string, string>) => (name: string) => values[name] ?? '';
+const from = (values: Record<string, string>) => inputsFrom(values, collectingReporter());
 
 describe('readReadinessSettings', () => {
   it('has the documented defaults', () => {

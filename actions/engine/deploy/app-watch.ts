@@ -1,16 +1,20 @@
-import { compose, docker, type ComposeProject } from '../commands/compose.js';
-import type { Executor } from '../exec/executor.js';
+import { compose, type ComposeProject } from '../commands/compose.js';
+import type { ContainerState } from '../commands/docker.js';
+import type { Executor, HostExecutor } from '../exec/executor.js';
 import { lastLines } from '../exec/executor.js';
+import type { EventLog } from '../events.js';
+import { pause } from '../pause.js';
 import {
+  describeEndpoint,
+  endpointCheck,
+  formatMs,
+  parseStatusSpec,
   waitUntilReady,
-  type ReadinessCheck,
   type ReadinessResult,
   type ReadinessSettings,
 } from '../readiness/index.js';
-import type { DeployRequest } from './deploy.js';
-import type { HostExecutor } from './host-link.js';
-import type { EventLog } from '../events.js';
-import { pause } from '../pause.js';
+import { serviceContainers } from '../state/containers.js';
+import type { DeployRequest } from '../types/deploy.js';
 
 interface WatchContext {
   executor: HostExecutor;
@@ -18,23 +22,14 @@ interface WatchContext {
   signal?: AbortSignal;
 }
 
-export function readinessEndpoint(
-  request: DeployRequest,
-  context: { executor: HostExecutor },
-): Pick<ReadinessCheck, 'url' | 'connect'> {
-  const target = request.readinessTarget;
-  if ('url' in target) return { url: target.url };
-  const { executor } = context;
-  if (!executor.openTunnel) throw new Error('a readiness check through the host needs an SSH connection');
-  return {
-    url: `http://${target.host}:${target.port}${target.path}`,
-    connect: (h, p) => executor.openTunnel!(h, p),
-  };
-}
-
 /** After a rollback the old build answers: only the status is checked, not version expectations. */
 export function restoredReadiness(request: DeployRequest): ReadinessSettings {
-  return { ...request.readiness, expectBody: undefined, expectJson: undefined, consecutiveSuccesses: 1 };
+  return {
+    ...request.readiness.settings,
+    expectBody: undefined,
+    expectJson: undefined,
+    consecutiveSuccesses: 1,
+  };
 }
 
 /** Waits for readiness, giving up early when the new app container exits or restarts. */
@@ -58,17 +53,22 @@ export async function waitForNewRelease(
         return;
       }
       if (state && (state.status === 'exited' || state.status === 'dead' || state.restarting)) {
-        exitReason = `the ${request.appService} container ${state.restarting ? 'is restarting' : 'exited'} (exit code ${state.exitCode})`;
+        exitReason = `the ${request.target.services.app} container ${state.restarting ? 'is restarting' : 'exited'} (exit code ${state.exitCode})`;
         watcher.abort();
         return;
       }
       await pause(500, watcher.signal);
     }
   })();
+  const settings = request.readiness.settings;
+  context.log.info(
+    'ready',
+    `waiting up to ${formatMs(settings.timeoutMs)} for ${describeEndpoint(request.readiness.endpoint, context.executor.where)} to answer ${parseStatusSpec(settings.expectedStatus).text}`,
+  );
   try {
     const result = await waitUntilReady({
-      ...request.readiness,
-      ...readinessEndpoint(request, context),
+      ...settings,
+      ...endpointCheck(request.readiness.endpoint, context.executor),
       signal: AbortSignal.any(signals),
       onAttempt: (attempt) => {
         if (!attempt.ok) context.log.info('ready', `attempt ${attempt.number}: ${attempt.outcome}`);
@@ -84,16 +84,6 @@ export async function waitForNewRelease(
   }
 }
 
-interface ContainerState {
-  id: string;
-  image: string;
-  status: string;
-  exitCode: number;
-  restarting: boolean;
-  restartCount: number;
-  startedAt: string;
-}
-
 /**
  * After the first ready answer: the app container must stay the same container, running, with the
  * same restart count and start time for `ms` (checked every 250 ms), or the release is not stable.
@@ -106,10 +96,10 @@ export async function watchStability(
   signal: AbortSignal,
 ): Promise<{ stable: true } | { stable: false; reason: string }> {
   const first = await appContainerState(executor, request, project);
-  if (!first || first.image !== request.appImage)
+  if (!first || first.image !== request.release.appImage)
     return {
       stable: false,
-      reason: `after the switch ${request.appService} runs ${first?.image ?? 'nothing'}, not ${request.appImage}`,
+      reason: `after the switch ${request.target.services.app} runs ${first?.image ?? 'nothing'}, not ${request.release.appImage}`,
     };
   const until = Date.now() + ms;
   let now: ContainerState | undefined = first;
@@ -123,7 +113,7 @@ export async function watchStability(
     ) {
       return {
         stable: false,
-        reason: `the ${request.appService} container ${now?.status === 'running' && now.restartCount !== first.restartCount ? `restarted (restart count ${first.restartCount} → ${now.restartCount})` : `is ${now?.restarting ? 'restarting' : (now?.status ?? 'gone')} (exit code ${now?.exitCode ?? '?'})`} within ${Math.round(ms / 100) / 10} s of its first ready answer`,
+        reason: `the ${request.target.services.app} container ${now?.status === 'running' && now.restartCount !== first.restartCount ? `restarted (restart count ${first.restartCount} → ${now.restartCount})` : `is ${now?.restarting ? 'restarting' : (now?.status ?? 'gone')} (exit code ${now?.exitCode ?? '?'})`} within ${Math.round(ms / 100) / 10} s of its first ready answer`,
       };
     }
     if (Date.now() >= until) return { stable: true };
@@ -138,17 +128,13 @@ async function appContainerState(
   request: DeployRequest,
   project: ComposeProject,
 ): Promise<ContainerState | undefined> {
-  const ids = (
-    await executor.run(docker.serviceContainers(request.appService, { name: project.projectName }, true), {
-      check: false,
-    })
-  ).stdout
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean);
-  if (ids.length === 0) return undefined;
-  const { stdout } = await executor.run(docker.inspectContainers(ids));
-  return JSON.parse(stdout.trim().split('\n')[0]!) as ContainerState;
+  const [state] = await serviceContainers(
+    executor,
+    request.target.services.app,
+    { name: project.projectName },
+    { all: true },
+  );
+  return state;
 }
 
 export async function containerLogTail(
@@ -156,8 +142,8 @@ export async function containerLogTail(
   request: DeployRequest,
   project: ComposeProject,
 ): Promise<string> {
-  const result = await executor.run(compose.logs(project, request.appService, 30), {
-    cwd: request.deployPath,
+  const result = await executor.run(compose.logs(project, request.target.services.app, 30), {
+    cwd: request.target.deployPath,
     check: false,
   });
   return lastLines(`${result.stdout}${result.stderr}`, 30);

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { compose, docker, type ComposeFlavor, type ComposeProject } from '../commands/compose.js';
+import { compose, type ComposeFlavor, type ComposeProject } from '../commands/compose.js';
+import { docker } from '../commands/docker.js';
+import type { DeployRequest } from '../types/deploy.js';
 import { EXIT, host, type Fence } from '../commands/host.js';
 import { pinnedDigest } from '../commands/registry.js';
 import { lastLines } from '../exec/executor.js';
 import type { EventLog } from '../events.js';
 import { pause } from '../pause.js';
-import { waitUntilReady, type ReadinessResult, type ReadinessSettings } from '../readiness/index.js';
+import { endpointCheck, waitUntilReady, type ReadinessResult } from '../readiness/index.js';
 import { describeLock, LockTimeoutError, type LockInfo } from '../state/lock.js';
 import {
   parseState,
@@ -16,16 +18,11 @@ import {
   type ReleaseStatus,
 } from '../state/release.js';
 import { auditLine, prunePlan } from '../state/store.js';
-import {
-  containerLogTail,
-  readinessEndpoint,
-  restoredReadiness,
-  waitForNewRelease,
-  watchStability,
-} from './app-watch.js';
+import { containerLogTail, restoredReadiness, waitForNewRelease, watchStability } from './app-watch.js';
 import { CancelledError } from './cancelled.js';
 import { deployEnvFile, DEPLOY_FILES } from './files.js';
-import { HostLink, isTransportFault, type HostExecutor } from './host-link.js';
+import type { HostExecutor } from '../exec/executor.js';
+import { HostLink, isTransportFault } from './host-link.js';
 import {
   begin,
   describePullFailure,
@@ -36,46 +33,6 @@ import {
   waitForContainer,
 } from './host-steps.js';
 import { Lease, LeaseLostError } from './lease.js';
-
-export type { Tunnel } from './host-link.js';
-
-/** Where readiness is checked: a URL the runner reaches, or a port on the host through the SSH session. */
-export type ReadinessTarget = { url: string } | { host: string; port: number; path: string };
-
-export interface DeployRequest {
-  environment: string;
-  kind: ReleaseRecord['kind'];
-  deployPath: string;
-  projectName: string;
-  /** The release's compose file; a rollback (`fromRelease`) reuses the files that release ran with. */
-  composeFileContent?: string;
-  fromRelease?: string;
-  envFileName: string;
-  appService: string;
-  migratorService: string;
-  accessories: string[];
-  appImage: string;
-  migratorImage: string;
-  /** Extra non-secret variables for deploy.env (e.g. APP_HOST_PORT). */
-  deployEnv: Record<string, string>;
-  runMigrations: boolean;
-  registry?: { server: string; username: string; password: string };
-  readiness: ReadinessSettings;
-  readinessTarget: ReadinessTarget;
-  /** After the first ready answer the app must keep running, unrestarted, this long before commit. */
-  readyStableForMs: number;
-  deployTimeoutMs: number;
-  lockTtlMs: number;
-  lockWaitMs: number;
-  keepReleases: number;
-  composeCommand: 'auto' | ComposeFlavor['command'];
-  sha: string;
-  actor: string;
-  runId: string;
-  runUrl?: string;
-  promotedFrom?: ReleaseRecord['promotedFrom'];
-  rolledBackTo?: string;
-}
 
 export interface StepTiming {
   step: string;
@@ -174,15 +131,15 @@ class Deployment {
     this.log = context.log;
     this.now = context.now ?? (() => new Date());
     this.startedAt = this.now();
-    this.deadline = Date.now() + request.deployTimeoutMs;
-    this.id = releaseId(this.startedAt, request.sha);
+    this.deadline = Date.now() + request.policy.deployTimeoutMs;
+    this.id = releaseId(this.startedAt, request.release.sha);
     this.log.context.release = this.id;
-    this.files = DEPLOY_FILES.paths(request.deployPath);
+    this.files = DEPLOY_FILES.paths(request.target.deployPath);
     this.releaseDir = this.files.releaseDir(this.id);
     this.link = new HostLink(context.executor, context.reconnect, () => this.deadline);
     this.fence = { lock: this.files.lock, token: this.token };
-    this.migratorName = `${request.projectName}-migrator-${this.id}`.toLowerCase();
-    this.lease = new Lease(this.link, this.fence, request.lockTtlMs, (error) => {
+    this.migratorName = `${request.target.projectName}-migrator-${this.id}`.toLowerCase();
+    this.lease = new Lease(this.link, this.fence, request.policy.lockTtlMs, (error) => {
       this.log.error('lock', error.message);
       this.stop.abort(error);
     });
@@ -195,8 +152,8 @@ class Deployment {
     this.lease.start();
     try {
       await this.pull();
-      if (this.request.accessories.length > 0) await this.accessories();
-      if (this.request.runMigrations) await this.migrate();
+      if (this.request.target.services.accessories.length > 0) await this.accessories();
+      if (this.request.release.runMigrations) await this.migrate();
       await this.switchOver();
       await this.awaitReady();
       await this.awaitStable();
@@ -232,7 +189,7 @@ class Deployment {
   private projectIn(dir: string): ComposeProject {
     return {
       flavor: this.flavor!,
-      projectName: this.request.projectName,
+      projectName: this.request.target.projectName,
       composeFile: `${dir}/docker-compose.yml`,
       envFile: `${dir}/deploy.env`,
     };
@@ -244,34 +201,37 @@ class Deployment {
       stateDir: this.files.stateDir,
       lockOwner: JSON.stringify({
         token: this.token,
-        environment: request.environment,
-        sha: request.sha,
-        actor: request.actor,
-        runId: request.runId,
-        runUrl: request.runUrl,
+        environment: request.target.environment,
+        sha: request.release.sha,
+        actor: request.run.actor,
+        runId: request.run.runId,
+        runUrl: request.run.runUrl,
         startedAt: this.startedAt.toISOString(),
       }),
       token: this.token,
-      ttlSeconds: Math.ceil(request.lockTtlMs / 1000),
-      envFile: `${request.deployPath}/${request.envFileName}`,
+      ttlSeconds: Math.ceil(request.policy.lockTtlMs / 1000),
+      envFile: `${request.target.deployPath}/${request.target.envFileName}`,
       releaseDir: this.releaseDir,
-      envFileName: request.envFileName,
-      source: request.fromRelease
-        ? { fromRelease: this.files.releaseDir(request.fromRelease) }
-        : { composeText: request.composeFileContent ?? '' },
+      envFileName: request.target.envFileName,
+      source: request.release.fromRelease
+        ? { fromRelease: this.files.releaseDir(request.release.fromRelease) }
+        : { composeText: request.release.composeFileContent ?? '' },
       deployEnv: deployEnvFile({
-        APP_IMAGE: request.appImage,
-        MIGRATOR_IMAGE: request.migratorImage,
-        ENV_FILE: request.envFileName,
-        DEPLOYER_ENVIRONMENT: request.environment,
+        APP_IMAGE: request.release.appImage,
+        MIGRATOR_IMAGE: request.release.migratorImage,
+        ENV_FILE: request.target.envFileName,
+        DEPLOYER_ENVIRONMENT: request.target.environment,
         DEPLOYER_RELEASE: this.id,
-        DEPLOYER_SHA: request.sha,
-        ...request.deployEnv,
+        DEPLOYER_SHA: request.release.sha,
+        ...request.release.deployEnv,
       }),
       currentLink: this.files.currentLink,
-      images: [request.appImage, ...(request.runMigrations ? [request.migratorImage] : [])],
+      images: [
+        request.release.appImage,
+        ...(request.release.runMigrations ? [request.release.migratorImage] : []),
+      ],
     };
-    const detecting = detectCompose(this.link, this.files.stateDir, request.composeCommand);
+    const detecting = detectCompose(this.link, this.files.stateDir, request.target.composeCommand);
     detecting.catch(() => undefined);
     let waitedSince: number | undefined;
     let began: Awaited<ReturnType<typeof begin>> & { kind: 'begun' };
@@ -284,10 +244,10 @@ class Deployment {
             waitedSince = Date.now();
             this.log.info('lock', `waiting for the deploy lock held by ${describeLock(result.holder)}`);
           }
-          if (Date.now() - waitedSince >= request.lockWaitMs)
+          if (Date.now() - waitedSince >= request.policy.lockWaitMs)
             throw new LockTimeoutError(Date.now() - waitedSince, result.holder);
           await pause(
-            Math.min(LOCK_POLL_MS, request.lockWaitMs - (Date.now() - waitedSince)),
+            Math.min(LOCK_POLL_MS, request.policy.lockWaitMs - (Date.now() - waitedSince)),
             this.stop.signal,
           );
           if (this.stop.signal.aborted)
@@ -303,7 +263,7 @@ class Deployment {
     try {
       this.state = parseState(
         began.stateText ?? '',
-        request.environment,
+        request.target.environment,
         `${this.link.where}:${this.files.stateDir}/state.json`,
         began.stateText !== undefined,
       );
@@ -327,11 +287,11 @@ class Deployment {
 
   /** The release that runs now: the current link's folder, or wave 1's files in the deploy path. */
   private previousRelease(current: string): ComposeProject | undefined {
-    if (current) return this.projectIn(`${this.request.deployPath}/${current}`);
+    if (current) return this.projectIn(`${this.request.target.deployPath}/${current}`);
     if (this.state.current)
       return {
         flavor: this.flavor!,
-        projectName: this.request.projectName,
+        projectName: this.request.target.projectName,
         composeFile: this.files.legacyCompose,
         envFile: this.files.legacyEnv,
       };
@@ -361,15 +321,17 @@ class Deployment {
 
   private async pull(): Promise<void> {
     const request = this.request;
-    const pinned = [request.appImage, request.migratorImage].every((image) => pinnedDigest(image));
+    const pinned = [request.release.appImage, request.release.migratorImage].every((image) =>
+      pinnedDigest(image),
+    );
     if (this.imagesPresent && pinned) {
       this.log.info('pull', 'both pinned images are already on the host; no registry round trip');
       return;
     }
     const services = [
-      request.appService,
-      ...(request.runMigrations ? [request.migratorService] : []),
-      ...request.accessories,
+      request.target.services.app,
+      ...(request.release.runMigrations ? [request.target.services.migrator] : []),
+      ...request.target.services.accessories,
     ];
     const pull = compose.pull(this.project, services);
     const argv = request.registry
@@ -391,7 +353,7 @@ class Deployment {
   private async accessories(): Promise<void> {
     const argv = host.fenced(
       this.fence,
-      compose.ensureRunning(this.project, this.request.accessories),
+      compose.ensureRunning(this.project, this.request.target.services.accessories),
       this.releaseDir,
     );
     const result = await this.step('accessories', () => this.link.run(argv, { check: false }));
@@ -399,7 +361,8 @@ class Deployment {
       throw this.commandFailure(
         'accessories',
         result,
-        (stderr) => `starting ${this.request.accessories.join(', ')} failed: ${lastLines(stderr, 10)}`,
+        (stderr) =>
+          `starting ${this.request.target.services.accessories.join(', ')} failed: ${lastLines(stderr, 10)}`,
       );
   }
 
@@ -420,7 +383,7 @@ class Deployment {
             this.link,
             this.fence,
             this.project,
-            this.request.migratorService,
+            this.request.target.services.migrator,
             this.migratorName,
             this.releaseDir,
           );
@@ -432,7 +395,7 @@ class Deployment {
             `${error.message}; waiting for it to end before migrating (two migrations never run at once)`,
           );
           for (const name of error.names) {
-            const code = await waitForContainer(this.link, name, this.request.lockWaitMs);
+            const code = await waitForContainer(this.link, name, this.request.policy.lockWaitMs);
             this.log.info('migrate', `the earlier migration ${name} ended with exit code ${code}`);
             await this.link.run(docker.removeContainer(name), { check: false });
           }
@@ -475,7 +438,7 @@ class Deployment {
   }
 
   private async startApp(project: ComposeProject): Promise<void> {
-    const service = [this.request.appService];
+    const service = [this.request.target.services.app];
     const dir = project.composeFile.replace(/\/[^/]+$/, '');
     if (project.flavor.major < 2) {
       // Compose v1 cannot recreate a container whose image BuildKit built once Docker is 25 or newer
@@ -514,7 +477,13 @@ class Deployment {
 
   private async awaitStable(): Promise<void> {
     const verdict = await this.step('stable', () =>
-      watchStability(this.link, this.request, this.project, this.request.readyStableForMs, this.stop.signal),
+      watchStability(
+        this.link,
+        this.request,
+        this.project,
+        this.request.policy.readyStableForMs,
+        this.stop.signal,
+      ),
     );
     if (!verdict.stable) {
       const tail = await containerLogTail(this.link, this.request, this.project).catch(() => '');
@@ -566,29 +535,29 @@ class Deployment {
     const request = this.request;
     const release: ReleaseRecord = {
       id: this.id,
-      environment: request.environment,
-      kind: request.kind,
-      sha: request.sha,
-      appImage: request.appImage,
-      migratorImage: request.migratorImage,
+      environment: request.target.environment,
+      kind: request.release.kind,
+      sha: request.release.sha,
+      appImage: request.release.appImage,
+      migratorImage: request.release.migratorImage,
       status,
       migrated: this.migration === 'succeeded',
       migration: this.migration,
       ...(this.migration !== 'not-run' ? { migratorContainer: this.migratorName } : {}),
-      projectName: request.projectName,
+      projectName: request.target.projectName,
       startedAt: this.startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - this.startedAt.getTime(),
-      actor: request.actor,
-      runUrl: request.runUrl,
+      actor: request.run.actor,
+      runUrl: request.run.runUrl,
       host: this.link.where,
       previousReleaseId: this.previous?.id,
-      promotedFrom: request.promotedFrom,
-      rolledBackTo: request.rolledBackTo,
+      promotedFrom: request.release.promotedFrom,
+      rolledBackTo: request.release.rolledBackTo,
       ...extra,
     };
     const state = recordRelease(this.state, release);
-    const prune = prunePlan(state, request.keepReleases);
+    const prune = prunePlan(state, request.policy.keepReleases);
     const argv = host.record({
       stateDir: this.files.stateDir,
       token: this.token,
@@ -667,7 +636,7 @@ class Deployment {
       } catch (reconnectError) {
         throw new Error(
           `Deploy of ${this.id} lost its connection to the host during ${this.steps.at(-1)?.step} (${cause}) and ${(reconnectError as Error).message}. ` +
-            `What the host finished is unknown and nothing was recorded; the deploy lock expires by itself within lock-ttl (${Math.round(this.request.lockTtlMs / 1000)} s).`,
+            `What the host finished is unknown and nothing was recorded; the deploy lock expires by itself within lock-ttl (${Math.round(this.request.policy.lockTtlMs / 1000)} s).`,
         );
       }
       this.lease.start();
@@ -754,14 +723,20 @@ class Deployment {
     const began = Date.now();
     try {
       if (!previous) {
-        await this.fencedCompose(compose.rm(this.project, [this.request.appService]), this.releaseDir);
+        await this.fencedCompose(
+          compose.rm(this.project, [this.request.target.services.app]),
+          this.releaseDir,
+        );
         return { restored: false, message: 'first deploy here: the new app was stopped and removed' };
       }
       await this.startApp(previous);
       const check = await waitUntilReady({
         ...restoredReadiness(this.request),
-        timeoutMs: Math.max(500, Math.min(this.request.readiness.timeoutMs, settleBy - Date.now() - 1_000)),
-        ...readinessEndpoint(this.request, { executor: this.link }),
+        timeoutMs: Math.max(
+          500,
+          Math.min(this.request.readiness.settings.timeoutMs, settleBy - Date.now() - 1_000),
+        ),
+        ...endpointCheck(this.request.readiness.endpoint, this.link),
       });
       const message = check.ready
         ? `the previous release answers ready again${this.previous ? ` (${this.previous.id})` : ''}`

@@ -1,15 +1,7 @@
 import type { Duplex } from 'node:stream';
-import type { CommandResult, Executor, RunOptions } from '../exec/executor.js';
+import type { CommandResult, Executor, HostExecutor, RunOptions, Tunnel } from '../exec/executor.js';
 import { ConnectionLostError, CommandTimeoutError } from '../exec/ssh.js';
 import { pause } from '../pause.js';
-
-/** The host side of an executor, when it can tunnel (SSH). */
-export interface Tunnel {
-  openTunnel(host: string, port: number): Promise<Duplex>;
-}
-
-/** An executor on a host; `lost` says its connection is gone (SSH). */
-export type HostExecutor = Executor & Partial<Tunnel> & { readonly lost?: boolean };
 
 /** Reconnect attempts after a lost connection: waits before each, then a connect of its own deadline. */
 const RECONNECT_DELAYS_MS = [0, 1_000, 3_000];

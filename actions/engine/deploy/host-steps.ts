@@ -1,10 +1,10 @@
 import {
   compose,
-  docker,
   parseComposeVersion,
   type ComposeFlavor,
   type ComposeProject,
 } from '../commands/compose.js';
+import { docker } from '../commands/docker.js';
 import { EXIT, host, type BeginArgs, type Fence } from '../commands/host.js';
 import { classifyRegistryFailure, dockerErrorLine } from '../commands/registry.js';
 import type { Executor } from '../exec/executor.js';

@@ -1,10 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { pinnedDigest } from '../commands/registry.js';
 import { isAbsolute, resolve } from 'node:path';
-import { input, InputError, readInputs } from '../inputs.js';
-import { readReadinessSettings, readinessUrl, redactUrl } from '../readiness/index.js';
-import type { DeployRequest, ReadinessTarget } from './deploy.js';
-import { githubRun } from '../github-context.js';
+import { input, InputError, readInputs, type InputSource } from '../inputs.js';
+import { checkComposeFile } from './compose-file.js';
+import {
+  DEPLOY_ENDPOINT_INPUTS,
+  endpointInputShape,
+  readEndpoint,
+  readReadinessSettings,
+  redactUrl,
+  type ReadinessEndpoint,
+} from '../readiness/index.js';
+import type { DeployRequest } from '../types/deploy.js';
+import type { ReleaseSpec } from '../types/release.js';
+import type { RunIdentity } from '../types/run.js';
+import type { RegistryCredentials } from '../types/target.js';
 
 export const IMAGE_REFERENCE =
   /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+|__|\/[a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
@@ -45,10 +55,7 @@ export const deploySettingsShape = {
   'keep-releases': input.integer(5, 1, 100),
   'ssh-keepalive': input.duration(5_000, { min: 500 }),
   'compose-command': input.oneOf(['auto', 'docker compose', 'docker-compose'], 'auto'),
-  'ready-url': input.optional(),
-  'ready-host': input.withDefault('127.0.0.1'),
-  'ready-port': input.integer(0, 0, 65535),
-  'ready-path': input.matching(/^\/[^\s]*$/, 'a path starting with /', '/api/ready'),
+  ...endpointInputShape(DEPLOY_ENDPOINT_INPUTS),
   'log-format': input.oneOf(['text', 'json'], 'text'),
   'notify-url': input.optional(),
   'notify-secret': input.secret(false),
@@ -56,11 +63,8 @@ export const deploySettingsShape = {
 
 export type DeploySettings = ReturnType<typeof readDeploySettings>;
 
-export function readDeploySettings(
-  read?: (name: string) => string,
-  workspace = process.env.GITHUB_WORKSPACE ?? process.cwd(),
-) {
-  const values = readInputs(deploySettingsShape, read);
+export function readDeploySettings(source: InputSource, workspace: string) {
+  const values = readInputs(deploySettingsShape, source);
   const deployPath = values['deploy-path'];
   if (!deployPath)
     throw new InputError('deploy-path', 'is required: an absolute path on the host such as /srv/app/staging');
@@ -73,7 +77,6 @@ export function readDeploySettings(
     if (!NAME.test(name))
       throw new InputError('accessories', `expected Compose service names, got ${JSON.stringify(name)}`);
   }
-  if (values['ready-url']) values['ready-url'] = readinessUrl(values['ready-url'], 'ready-url');
   if (values['notify-url'] && !/^https?:\/\//.test(values['notify-url'])) {
     throw new InputError('notify-url', 'expected an http(s) URL');
   }
@@ -86,19 +89,34 @@ export function readDeploySettings(
       `expected a registry host such as ghcr.io or 127.0.0.1:5000, got ${JSON.stringify(values.registry)}`,
     );
   }
-  const readiness = readReadinessSettings('ready-', read);
-  return { ...values, deployPath: normalizedPath, readiness, workspace };
+  const readiness = readReadinessSettings('ready-', source);
+  const appPort = values['app-host-port'] || Number(values['deploy-env'].APP_HOST_PORT ?? 0);
+  const endpoint = readEndpoint(DEPLOY_ENDPOINT_INPUTS, source, appPort);
+  if (!endpoint)
+    throw new InputError(
+      'ready-port',
+      'is required (or ready-url, or app-host-port): the port on the host where the app answers readiness',
+    );
+  return { ...values, deployPath: normalizedPath, readiness, endpoint, workspace };
 }
 
-export function readComposeFile(settings: DeploySettings): string {
+/** The compose file from the workspace, checked against the service inputs before anything changes. */
+export function readComposeFile(settings: DeploySettings, runMigrations: boolean): string {
   const path = isAbsolute(settings['compose-file'])
     ? settings['compose-file']
     : resolve(settings.workspace, settings['compose-file']);
+  let text: string;
   try {
-    return readFileSync(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     throw new InputError('compose-file', `cannot read ${path} (paths are relative to the workspace)`);
   }
+  checkComposeFile(text, settings['compose-file'], {
+    app: settings['app-service'],
+    migrator: runMigrations ? settings['migrator-service'] : undefined,
+    accessories: settings.accessories,
+  });
+  return text;
 }
 
 export function checkImageReference(name: string, value: string | undefined, allowMutable: boolean): string {
@@ -121,7 +139,7 @@ export function checkImageReference(name: string, value: string | undefined, all
   return value;
 }
 
-export function registryFor(settings: DeploySettings, image: string): DeployRequest['registry'] {
+export function registryFor(settings: DeploySettings, image: string): RegistryCredentials | undefined {
   if (!settings['registry-username'] || !settings['registry-password']) return undefined;
   const server = settings.registry ?? registryOfImage(image);
   return { server, username: settings['registry-username'], password: settings['registry-password'] };
@@ -134,19 +152,6 @@ export function registryOfImage(image: string): string {
     : 'docker.io';
 }
 
-export function readinessTargetFor(settings: DeploySettings): ReadinessTarget {
-  if (settings['ready-url']) return { url: settings['ready-url'] };
-  const port =
-    settings['ready-port'] || settings['app-host-port'] || Number(settings['deploy-env'].APP_HOST_PORT ?? 0);
-  if (!port) {
-    throw new InputError(
-      'ready-port',
-      'is required (or ready-url, or app-host-port): the port on the host where the app answers readiness',
-    );
-  }
-  return { host: settings['ready-host'], port, path: settings['ready-path'] };
-}
-
 export function defaultProjectName(deployPath: string, environment: string): string {
   const base = deployPath.split('/').filter(Boolean).pop() ?? 'app';
   const name = `${base}-${environment}`
@@ -156,45 +161,52 @@ export function defaultProjectName(deployPath: string, environment: string): str
   return (name || 'deployer').slice(0, 63);
 }
 
-/** The parts of a deploy request that come from the shared deploy settings and the workflow run. */
+/** A deploy request: the release to deploy, where (the shared deploy settings) and by which run. */
 export function deployRequestFrom(
   settings: DeploySettings,
-  release: Pick<
-    DeployRequest,
-    'environment' | 'kind' | 'appImage' | 'migratorImage' | 'sha' | 'runMigrations'
-  > &
-    Partial<Pick<DeployRequest, 'composeFileContent' | 'fromRelease' | 'promotedFrom' | 'rolledBackTo'>>,
+  environment: string,
+  release: Omit<ReleaseSpec, 'deployEnv'>,
+  run: RunIdentity,
 ): DeployRequest {
-  const run = githubRun();
   return {
-    ...release,
-    deployPath: settings.deployPath,
-    projectName: settings['project-name'] ?? defaultProjectName(settings.deployPath, release.environment),
-    envFileName: settings['env-file'],
-    appService: settings['app-service'],
-    migratorService: settings['migrator-service'],
-    accessories: settings.accessories,
-    deployEnv: {
-      ...(settings['app-host-port'] ? { APP_HOST_PORT: String(settings['app-host-port']) } : {}),
-      ...settings['deploy-env'],
+    target: {
+      environment,
+      deployPath: settings.deployPath,
+      projectName: settings['project-name'] ?? defaultProjectName(settings.deployPath, environment),
+      envFileName: settings['env-file'],
+      services: {
+        app: settings['app-service'],
+        migrator: settings['migrator-service'],
+        accessories: settings.accessories,
+      },
+      composeCommand: settings['compose-command'],
     },
+    release: {
+      ...release,
+      deployEnv: {
+        ...(settings['app-host-port'] ? { APP_HOST_PORT: String(settings['app-host-port']) } : {}),
+        ...settings['deploy-env'],
+      },
+    },
+    policy: {
+      readyStableForMs: settings['ready-stable-for'],
+      deployTimeoutMs: settings['deploy-timeout'],
+      keepReleases: settings['keep-releases'],
+      lockTtlMs: settings['lock-ttl'],
+      lockWaitMs: settings['lock-timeout'],
+    },
+    readiness: { settings: settings.readiness, endpoint: settings.endpoint },
     registry: registryFor(settings, release.appImage),
-    readiness: settings.readiness,
-    readinessTarget: readinessTargetFor(settings),
-    readyStableForMs: settings['ready-stable-for'],
-    deployTimeoutMs: settings['deploy-timeout'],
-    keepReleases: settings['keep-releases'],
-    lockTtlMs: settings['lock-ttl'],
-    lockWaitMs: settings['lock-timeout'],
-    composeCommand: settings['compose-command'],
-    actor: run.actor,
-    runId: run.runId,
-    runUrl: run.runUrl,
+    run,
   };
 }
 
 /** The environment's public URL: the `url` input, else the origin of a direct readiness URL. */
 export function environmentUrl(explicit: string | undefined, settings: DeploySettings): string | undefined {
   if (explicit) return explicit;
-  return settings['ready-url'] ? redactUrl(new URL(settings['ready-url']).origin) : undefined;
+  return originOf(settings.endpoint);
+}
+
+function originOf(endpoint: ReadinessEndpoint): string | undefined {
+  return endpoint.kind === 'url' ? redactUrl(new URL(endpoint.url).origin) : undefined;
 }

@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 export interface CommandResult {
   code: number;
   stdout: string;
@@ -27,6 +29,14 @@ export interface Executor {
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
   close(): Promise<void>;
 }
+
+/** An executor on a host that can also open TCP connections from that host (SSH). */
+export interface Tunnel {
+  openTunnel(host: string, port: number): Promise<Duplex>;
+}
+
+/** An executor on a host; `lost` says its connection is gone (SSH). */
+export type HostExecutor = Executor & Partial<Tunnel> & { readonly lost?: boolean };
 
 export class CommandError extends Error {
   constructor(

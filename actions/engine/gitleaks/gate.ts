@@ -1,11 +1,12 @@
 // gitleaks-gate from inputs to verdict: install gitleaks, work out the commit range, run the scans,
 // merge and filter the reports. The entry turns the result into annotations, summary and outputs.
-import * as core from '@actions/core';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { Executor } from '../exec/executor.js';
 import { input, InputError, type InputsOf } from '../inputs.js';
+import { lineSplitter } from '../lines.js';
+import type { Reporter } from '../reporter.js';
 import { allowedByCommit, commitAllowlists } from './allowlist.js';
 import { probeGitleaks } from './cli.js';
 import { dirScanArgv, gitScanArgv, judgeRun, MERGE_DIFFS } from './command.js';
@@ -51,6 +52,8 @@ export interface GateContext {
   platform: string;
   arch: string;
   executor: Executor;
+  /** Where progress goes: the job log on a runner. */
+  reporter: Reporter;
 }
 
 export interface GateResult {
@@ -124,28 +127,31 @@ export function planGate(inputs: GateInputs, ctx: GateContext): Plan {
       `is required for gitleaks ${inputs.version} on ${asset.target}: no checksum is pinned for it (or use gitleaks-path)`,
     );
   }
-  return { ...common, binary: async () => (await installGitleaks(asset, sha256)).path };
+  return { ...common, binary: async () => (await installGitleaks(asset, sha256, ctx.reporter)).path };
 }
 
 export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<GateResult> {
   const plan = planGate(inputs, ctx);
+  const { reporter } = ctx;
   const scope = scanScope(ctx.eventName, ctx.payload, inputs['scan-range']);
   const binary = await plan.binary();
   const cli = await probeGitleaks(ctx.executor, binary);
-  core.info(`gitleaks ${cli.label} at ${binary} (${cli.style === 'git' ? 'git/dir' : 'detect'} commands)`);
+  reporter.info(
+    `gitleaks ${cli.label} at ${binary} (${cli.style === 'git' ? 'git/dir' : 'detect'} commands)`,
+  );
   if (plan.baseline && !cli.flags.has('baseline-path')) {
     throw new InputError('baseline', `needs a gitleaks with --baseline-path; gitleaks ${cli.label} has none`);
   }
 
   const repo = new GitRepository(ctx.executor, plan.repo, inputs.remote);
-  const range = await prepareRange(repo, scope, { info: core.info, warning: core.warning });
+  const range = await prepareRange(repo, scope, reporter);
   const mergeDiffs = await repo.showsMergeDiffs();
   if (!mergeDiffs) {
-    core.warning(
+    reporter.warning(
       'git is older than 2.31 (no --diff-merges): what merge commits themselves change is not scanned',
     );
   }
-  core.info(
+  reporter.info(
     range
       ? `Scope: ${scope.description}: ${range.commits.length} commit(s), git log ${range.logOpts.join(' ')}`
       : `Scope: ${scope.description}: no commits to scan`,
@@ -163,8 +169,8 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
     allowChanges,
     work,
   });
-  core.info(`Settings (config, ${IGNORE_FILE}, baseline) from ${settings.origin}`);
-  if (settings.config) core.info(`Config: ${settings.config}`);
+  reporter.info(`Settings (config, ${IGNORE_FILE}, baseline) from ${settings.origin}`);
+  if (settings.config) reporter.info(`Config: ${settings.config}`);
 
   const result: GateResult = {
     version: cli.label,
@@ -212,7 +218,7 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
     scans.push({ name: 'dir', reportPath, cwd: plan.repo, argv: dirScanArgv({ ...command, reportPath }) });
   }
   for (const scan of scans) {
-    const outcome = await runScan(ctx.executor, scan.argv, scan.reportPath, scan.cwd, ifNoReport);
+    const outcome = await runScan(ctx.executor, reporter, scan.argv, scan.reportPath, scan.cwd, ifNoReport);
     if (outcome.kind === 'failed') return { ...result, error: `${scan.name} scan: ${outcome.reason}` };
     try {
       reports.push(parseSarif(outcome.report));
@@ -234,16 +240,18 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
 
 async function runScan(
   executor: Executor,
+  reporter: Reporter,
   argv: string[],
   reportPath: string,
   cwd: string,
   ifCleanWithoutReport: string | undefined,
 ) {
-  const stdout = lineLogger((line) => core.info(`[gitleaks] ${line}`));
-  const stderr = lineLogger((line) => core.info(`[gitleaks] ${line}`));
-  const run = await executor.run(argv, { cwd, check: false, onStdout: stdout, onStderr: stderr });
-  stdout('\n');
-  stderr('\n');
+  const log = (line: string) => reporter.info(`[gitleaks] ${line}`);
+  const stdout = streamLines(log);
+  const stderr = streamLines(log);
+  const run = await executor.run(argv, { cwd, check: false, onStdout: stdout.push, onStderr: stderr.push });
+  stdout.flush();
+  stderr.flush();
   const report = existsSync(reportPath)
     ? readFileSync(reportPath, 'utf8')
     : run.code === 0
@@ -252,14 +260,11 @@ async function runScan(
   return judgeRun(run.code, run.stderr, report);
 }
 
-/** Calls `emit` once per complete line of a chunked stream, without terminal colours. */
-function lineLogger(emit: (line: string) => void): (chunk: string) => void {
-  let pending = '';
-  return (chunk) => {
-    const lines = (pending + chunk).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) emit(stripVTControlCharacters(line));
-  };
+/** Non-blank lines of a chunked stream, without terminal colours; `flush` emits a last line without newline. */
+export function streamLines(emit: (line: string) => void): { push(chunk: string): void; flush(): void } {
+  return lineSplitter((line) => {
+    if (line.trim()) emit(stripVTControlCharacters(line));
+  });
 }
 
 /** `path` relative to the repository, for reading it from another commit; refused outside it. */

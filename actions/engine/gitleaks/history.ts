@@ -7,6 +7,7 @@
 // pull request that forks from its base's tip finds the base among the head's parents). The range is
 // taken once git lists exactly N commits, none of them cut off from its parents, and head and base meet;
 // anything else falls back to deepening both ends, then to the whole history.
+import type { Reporter } from '../reporter.js';
 import type { GitRepository } from './git.js';
 import type { Base, ScanScope } from './scope.js';
 
@@ -94,12 +95,12 @@ export class HistoryError extends Error {
   }
 }
 
-type Log = (message: string) => void;
+type Log = Pick<Reporter, 'info' | 'warning'>;
 
 export async function prepareRange(
   repo: GitRepository,
   scope: ScanScope,
-  log: { info: Log; warning: Log },
+  log: Log,
 ): Promise<ScanRange | undefined> {
   switch (scope.kind) {
     case 'nothing':
@@ -166,7 +167,7 @@ async function obtainBase(
   repo: GitRepository,
   base: Base,
   shallow: boolean,
-  log: { info: Log; warning: Log },
+  log: Log,
 ): Promise<string | undefined> {
   if (base.kind === 'none') return undefined;
   if (base.kind === 'commit') {
@@ -188,7 +189,7 @@ async function defaultBranchTip(
   repo: GitRepository,
   branch: string,
   shallow: boolean,
-  log: { info: Log; warning: Log },
+  log: Log,
 ): Promise<string | undefined> {
   const fetched = await repo.fetch([`refs/heads/${branch}`], shallow ? { depth: 1 } : {});
   const tip = fetched.ok ? await repo.fetchedHead() : undefined;
@@ -201,7 +202,7 @@ async function wholeRange(
   head: string,
   base: string | undefined,
   description: string,
-  log: { info: Log },
+  log: Pick<Reporter, 'info'>,
   sizeHint?: number,
 ): Promise<ScanRange> {
   const logOpts = rangeLogOpts(head, base);
@@ -252,7 +253,7 @@ async function pullRequestRange(
   base: { sha: string },
   size: number,
   scope: { description: string },
-  log: { info: Log },
+  log: Pick<Reporter, 'info'>,
 ): Promise<ScanRange | undefined> {
   // A checkout of the head at depth 1 (actions/checkout's default) has the head as its cut: nothing to
   // look up, the head must be deepened. Otherwise the range may already be whole (a deeper checkout).

@@ -1,8 +1,8 @@
-import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Reporter } from '../reporter.js';
 import type { ReleaseAsset } from './release.js';
 
 export class ChecksumMismatchError extends Error {
@@ -24,20 +24,24 @@ export interface InstalledGitleaks {
  * The gitleaks binary from the runner's tool cache, or else downloaded, checked against `sha256`
  * before anything is extracted, then extracted and cached for the next job on this runner.
  */
-export async function installGitleaks(asset: ReleaseAsset, sha256: string): Promise<InstalledGitleaks> {
+export async function installGitleaks(
+  asset: ReleaseAsset,
+  sha256: string,
+  reporter: Reporter,
+): Promise<InstalledGitleaks> {
   const cached = tc.find('gitleaks', asset.version, asset.arch);
   if (cached && existsSync(join(cached, asset.binaryName))) {
-    core.info(`gitleaks ${asset.version} found in the tool cache`);
+    reporter.info(`gitleaks ${asset.version} found in the tool cache`);
     return { path: join(cached, asset.binaryName), fromCache: true };
   }
-  core.info(`Downloading ${asset.url}`);
+  reporter.info(`Downloading ${asset.url}`);
   const archive = await tc.downloadTool(asset.url);
   const actual = await sha256File(archive);
   if (actual !== sha256) {
     rmSync(archive, { force: true });
     throw new ChecksumMismatchError(asset, sha256, actual);
   }
-  core.info(`sha256 ${actual} matches`);
+  reporter.info(`sha256 ${actual} matches`);
   const extracted = asset.archive === 'zip' ? await tc.extractZip(archive) : await tc.extractTar(archive);
   rmSync(archive, { force: true });
   if (!existsSync(join(extracted, asset.binaryName))) {

@@ -1,12 +1,10 @@
+import type { ContainerState } from '../commands/docker.js';
 import type { DeployState, ReleaseRecord } from '../state/release.js';
 
 export type GateVerdict = { ok: true; release: ReleaseRecord } | { ok: false; reason: string };
 
-export interface RunningContainer {
-  image: string;
-  imageId: string;
-  status: string;
-}
+/** What the gate looks at in a running container. */
+export type RunningContainer = Pick<ContainerState, 'image' | 'imageId' | 'status'>;
 
 function describe(release: ReleaseRecord | undefined): string {
   return release

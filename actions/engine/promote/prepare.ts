@@ -1,9 +1,11 @@
-import * as core from '@actions/core';
-import type { DeployRequest } from '../deploy/deploy.js';
 import { DEPLOY_FILES } from '../deploy/files.js';
 import { deployRequestFrom, type DeploySettings } from '../deploy/inputs.js';
+import type { EventLog } from '../events.js';
 import { SshExecutor, type SshTarget } from '../exec/ssh.js';
 import { readState } from '../state/store.js';
+import type { ReleaseRecord } from '../state/release.js';
+import type { DeployRequest } from '../types/deploy.js';
+import type { RunIdentity } from '../types/run.js';
 import { rollbackTarget } from './gate.js';
 import { verifySource, type SourceEnvironment } from './source.js';
 
@@ -15,11 +17,14 @@ export interface Promotion {
   sourceTarget?: SshTarget;
   composeFileContent: string;
   runMigrations: boolean;
+  run: RunIdentity;
+  /** Told the source release once the gate passed (promote-prod's `source-release` output). */
+  onVerified?: (release: ReleaseRecord) => void;
 }
 
 /** Runs the promotion gate, then returns the deploy request for exactly the source's digests. */
 export function preparePromotion(settings: DeploySettings, promotion: Promotion) {
-  return async (executor: SshExecutor): Promise<DeployRequest> => {
+  return async (executor: SshExecutor, log: EventLog): Promise<DeployRequest> => {
     const sourceExecutor = promotion.sourceTarget
       ? await SshExecutor.connect(promotion.sourceTarget)
       : executor;
@@ -34,29 +39,38 @@ export function preparePromotion(settings: DeploySettings, promotion: Promotion)
     } finally {
       if (sourceExecutor !== executor) await sourceExecutor.close();
     }
-    core.info(
+    log.info(
+      'gate',
       `${promotion.source.environment} runs ${release.id} (${release.sha}) and answers ready: promoting ${release.appImage}`,
     );
-    core.setOutput('source-release', release.id);
-    return deployRequestFrom(settings, {
-      environment: promotion.environment,
-      kind: 'promote',
-      appImage: release.appImage,
-      migratorImage: release.migratorImage,
-      sha: release.sha,
-      runMigrations: promotion.runMigrations,
-      composeFileContent: promotion.composeFileContent,
-      promotedFrom: { environment: promotion.source.environment, releaseId: release.id, host: release.host },
-    });
+    promotion.onVerified?.(release);
+    return deployRequestFrom(
+      settings,
+      promotion.environment,
+      {
+        kind: 'promote',
+        appImage: release.appImage,
+        migratorImage: release.migratorImage,
+        sha: release.sha,
+        runMigrations: promotion.runMigrations,
+        composeFileContent: promotion.composeFileContent,
+        promotedFrom: {
+          environment: promotion.source.environment,
+          releaseId: release.id,
+          host: release.host,
+        },
+      },
+      promotion.run,
+    );
   };
 }
 
 /** Finds the rollback target in the environment's own history and returns its deploy request. */
 export function prepareRollback(
   settings: DeploySettings,
-  rollback: { environment: string; to?: string; runMigrations: boolean },
+  rollback: { environment: string; to?: string; runMigrations: boolean; run: RunIdentity },
 ) {
-  return async (executor: SshExecutor): Promise<DeployRequest> => {
+  return async (executor: SshExecutor, log: EventLog): Promise<DeployRequest> => {
     const state = await readState(
       executor,
       DEPLOY_FILES.paths(settings.deployPath).stateDir,
@@ -65,17 +79,24 @@ export function prepareRollback(
     const verdict = rollbackTarget(state, rollback.to);
     if (!verdict.ok)
       throw new Error(`Rollback refused, ${rollback.environment} was not touched: ${verdict.reason}`);
-    core.info(`Rolling ${rollback.environment} back to ${verdict.release.id} (${verdict.release.sha})`);
-    return deployRequestFrom(settings, {
-      environment: rollback.environment,
-      kind: 'rollback',
-      appImage: verdict.release.appImage,
-      migratorImage: verdict.release.migratorImage,
-      sha: verdict.release.sha,
-      runMigrations: rollback.runMigrations,
-      fromRelease: verdict.release.id,
-      rolledBackTo: verdict.release.id,
-      promotedFrom: verdict.release.promotedFrom,
-    });
+    log.info(
+      'gate',
+      `rolling ${rollback.environment} back to ${verdict.release.id} (${verdict.release.sha})`,
+    );
+    return deployRequestFrom(
+      settings,
+      rollback.environment,
+      {
+        kind: 'rollback',
+        appImage: verdict.release.appImage,
+        migratorImage: verdict.release.migratorImage,
+        sha: verdict.release.sha,
+        runMigrations: rollback.runMigrations,
+        fromRelease: verdict.release.id,
+        rolledBackTo: verdict.release.id,
+        promotedFrom: verdict.release.promotedFrom,
+      },
+      rollback.run,
+    );
   };
 }

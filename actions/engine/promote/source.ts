@@ -1,19 +1,24 @@
-import type { Tunnel } from '../deploy/deploy.js';
-import type { Executor } from '../exec/executor.js';
-import { docker } from '../commands/compose.js';
-import { waitUntilReady, describeFailure, type ReadinessSettings } from '../readiness/index.js';
+import { docker } from '../commands/docker.js';
+import type { HostExecutor } from '../exec/executor.js';
+import {
+  describeFailure,
+  endpointCheck,
+  waitUntilReady,
+  type ReadinessEndpoint,
+  type ReadinessSettings,
+} from '../readiness/index.js';
+import { serviceContainers } from '../state/containers.js';
 import { readState } from '../state/store.js';
 import type { ReleaseRecord } from '../state/release.js';
 import { DEPLOY_FILES } from '../deploy/files.js';
-import type { ReadinessTarget } from '../deploy/deploy.js';
-import { checkRunningContainers, checkSourceRelease, type RunningContainer } from './gate.js';
+import { checkRunningContainers, checkSourceRelease } from './gate.js';
 
 export interface SourceEnvironment {
   environment: string;
   deployPath: string;
   appService: string;
   readiness: ReadinessSettings;
-  readinessTarget: ReadinessTarget;
+  endpoint: ReadinessEndpoint;
 }
 
 export class PromotionRefusedError extends Error {
@@ -28,7 +33,7 @@ export class PromotionRefusedError extends Error {
  * exactly the recorded image, and it must answer ready now. Returns that release (with its digests).
  */
 export async function verifySource(
-  executor: Executor & Partial<Tunnel>,
+  executor: HostExecutor,
   source: SourceEnvironment,
   requested: string,
   targetEnvironment: string,
@@ -37,10 +42,10 @@ export async function verifySource(
   const byState = checkSourceRelease(state, requested, source.environment);
   if (!byState.ok) throw new PromotionRefusedError(byState.reason, targetEnvironment);
 
-  const running = await runningContainers(
+  const running = await serviceContainers(
     executor,
-    byState.release.projectName ? { name: byState.release.projectName } : { workingDir: source.deployPath },
     source.appService,
+    byState.release.projectName ? { name: byState.release.projectName } : { workingDir: source.deployPath },
   );
   const imageId = await executor.run(docker.imageExists(byState.release.appImage), { check: false });
   const byContainer = checkRunningContainers(
@@ -51,38 +56,11 @@ export async function verifySource(
   );
   if (!byContainer.ok) throw new PromotionRefusedError(byContainer.reason, targetEnvironment);
 
-  const target = source.readinessTarget;
-  const endpoint =
-    'url' in target
-      ? { url: target.url }
-      : {
-          url: `http://${target.host}:${target.port}${target.path}`,
-          connect: (h: string, p: number) => executor.openTunnel!(h, p),
-        };
-  if (!('url' in target) && !executor.openTunnel)
-    throw new Error('checking the source through its host needs an SSH connection');
-  const ready = await waitUntilReady({ ...source.readiness, ...endpoint });
+  const ready = await waitUntilReady({ ...source.readiness, ...endpointCheck(source.endpoint, executor) });
   if (!ready.ready)
     throw new PromotionRefusedError(
       `${source.environment} is not ready right now: ${describeFailure(ready)}`,
       targetEnvironment,
     );
   return byContainer.release;
-}
-
-async function runningContainers(
-  executor: Executor,
-  project: { name: string } | { workingDir: string },
-  service: string,
-): Promise<RunningContainer[]> {
-  const ids = (await executor.run(docker.serviceContainers(service, project))).stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  if (ids.length === 0) return [];
-  const { stdout } = await executor.run(docker.inspectContainers(ids));
-  return stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as RunningContainer);
 }

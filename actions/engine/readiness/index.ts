@@ -1,10 +1,15 @@
+export { waitUntilReady, HISTORY_LIMIT } from './check.js';
+export type { ReadinessAttempt, ReadinessCheck, ReadinessResult } from './types.js';
 export {
-  waitUntilReady,
-  HISTORY_LIMIT,
-  type ReadinessAttempt,
-  type ReadinessCheck,
-  type ReadinessResult,
-} from './check.js';
+  endpointCheck,
+  endpointUrl,
+  describeEndpoint,
+  readEndpoint,
+  endpointInputShape,
+  DEPLOY_ENDPOINT_INPUTS,
+  type ReadinessEndpoint,
+  type EndpointInputNames,
+} from './endpoint.js';
 export {
   readinessInputShape,
   readReadinessSettings,

@@ -1,4 +1,4 @@
-import type { ReadinessAttempt, ReadinessResult } from './check.js';
+import type { ReadinessAttempt, ReadinessResult } from './types.js';
 import { redactUrl } from './url.js';
 
 const FAILURE_ATTEMPTS_SHOWN = 5;

@@ -1,8 +1,7 @@
-import * as core from '@actions/core';
 import { z } from 'zod';
-import { input, InputError, readInputs } from '../inputs.js';
+import { input, InputError, readInputs, sensitive, type InputSource } from '../inputs.js';
 import { parseBodyExpectation } from './body.js';
-import type { ReadinessCheck } from './check.js';
+import type { ReadinessCheck } from './types.js';
 import { formatMs } from './report.js';
 import { parseStatusSpec } from './status-spec.js';
 
@@ -74,25 +73,36 @@ const field = {
 
   /** `Name: value` lines (`Name=value` too). Values are masked as soon as they are read. */
   headers: () =>
-    z.string().transform((raw, ctx) => {
-      const headers: Record<string, string> = {};
-      const lines = raw
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter(Boolean);
-      for (const [index, line] of lines.entries()) {
-        const split = line.search(/[:=]/);
-        const name = split > 0 ? line.slice(0, split).trim() : '';
-        const value = split > 0 ? line.slice(split + 1).trim() : '';
-        if (value.length >= MIN_MASKED_LENGTH) core.setSecret(value);
-        // Never quote the line: it may hold a token.
-        if (!name || !HEADER_NAME.test(name))
-          return invalid(ctx, `expected "Name: value" lines; line ${index + 1} has no valid header name`);
-        headers[name] = value;
-      }
-      return headers;
-    }),
+    sensitive(
+      z.string().transform((raw, ctx) => {
+        const headers: Record<string, string> = {};
+        for (const [index, { name, value }] of headerLines(raw).entries()) {
+          // Never quote the line: it may hold a token.
+          if (!name || !HEADER_NAME.test(name))
+            return invalid(ctx, `expected "Name: value" lines; line ${index + 1} has no valid header name`);
+          headers[name] = value;
+        }
+        return headers;
+      }),
+      (raw) =>
+        headerLines(raw)
+          .map((header) => header.value)
+          .filter((v) => v.length >= MIN_MASKED_LENGTH),
+    ),
 };
+
+function headerLines(raw: string): Array<{ name: string; value: string }> {
+  return raw
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const split = line.search(/[:=]/);
+      return split > 0
+        ? { name: line.slice(0, split).trim(), value: line.slice(split + 1).trim() }
+        : { name: '', value: '' };
+    });
+}
 
 /** Inputs shared by verify-ready, deploy-staging and promote-prod (optionally prefixed, e.g. `ready-`). */
 export function readinessInputShape(prefix = '') {
@@ -114,13 +124,12 @@ export function readinessInputShape(prefix = '') {
 }
 
 /** Reads and cross-checks the readiness inputs; the first bad one throws an InputError naming it. */
-export function readReadinessSettings(prefix = '', read?: (name: string) => string): ReadinessSettings {
-  const reader = read ?? ((name: string) => core.getInput(name));
-  const values = readInputs(readinessInputShape(prefix), reader) as Record<string, unknown>;
+export function readReadinessSettings(prefix: string, source: InputSource): ReadinessSettings {
+  const values = readInputs(readinessInputShape(prefix), source) as Record<string, unknown>;
   const get = <T>(name: string) => values[`${prefix}${name}`] as T;
   const timeoutMs = get<number>('timeout');
   // The default interval shrinks to fit a short timeout; a given one must fit.
-  const intervalGiven = reader(`${prefix}interval`).trim() !== '';
+  const intervalGiven = source.read(`${prefix}interval`).trim() !== '';
   const intervalMs = intervalGiven ? get<number>('interval') : Math.min(get<number>('interval'), timeoutMs);
   const backoff = get<number>('backoff');
   const consecutiveSuccesses = get<number>('consecutive-successes');
@@ -137,7 +146,7 @@ export function readReadinessSettings(prefix = '', read?: (name: string) => stri
   const maxIntervalMs = readMaxInterval(prefix, get<number>('max-interval'), intervalMs, backoff);
   const insecureTls = get<boolean>('insecure-tls');
   if (insecureTls)
-    core.warning(
+    source.reporter.warning(
       `${prefix}insecure-tls is true: the app's TLS certificate is NOT verified. Use it only for a self-signed certificate you trust.`,
     );
   return {

@@ -1,9 +1,8 @@
-import * as core from '@actions/core';
 import { InputError } from '../inputs.js';
 
 /**
- * Validates a readiness URL read from input `name` (http or https, a host, no fragment) and masks the
- * credentials it may carry (`user:pass@`), which are then sent as Basic auth and never printed.
+ * Validates a readiness URL read from input `name` (http or https, a host). Its credentials
+ * (`user:pass@`) are sent as Basic auth; the input reader masks them first (see `credentialsOf`).
  */
 export function readinessUrl(raw: string, name: string): string {
   const value = raw.trim();
@@ -16,10 +15,6 @@ export function readinessUrl(raw: string, name: string): string {
       `expected an http:// or https:// URL, got ${JSON.stringify(redactUrl(value))}`,
     );
   }
-  // A user name shorter than 4 characters is not masked: the runner would star that text everywhere.
-  const user = url.username.length >= 4 ? [url.username, decodeURIComponent(url.username)] : [];
-  for (const secret of new Set([...user, url.password, decodeURIComponent(url.password)]))
-    if (secret) core.setSecret(secret);
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new InputError(
       name,
@@ -28,6 +23,19 @@ export function readinessUrl(raw: string, name: string): string {
   if (!url.hostname)
     throw new InputError(name, `expected a URL with a host, got ${JSON.stringify(redactUrl(value))}`);
   return value;
+}
+
+/** The secrets a URL carries, to mask. A user name shorter than 4 characters is not masked: the runner would star that text everywhere. */
+export function credentialsOf(raw: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]*)@/i.exec(raw.trim())?.[1];
+    return userinfo ? [userinfo] : [];
+  }
+  const user = url.username.length >= 4 ? [url.username, decodeURIComponent(url.username)] : [];
+  return [...new Set([...user, url.password, decodeURIComponent(url.password)])].filter(Boolean);
 }
 
 /** The URL without `user:pass@`, for logs and summaries. Works on text that is not a valid URL too. */

@@ -35,12 +35,24 @@ export interface ReleaseRequest {
   noCache: boolean;
 }
 
+/** A build of uncommitted changes (allow-dirty): tagged apart from the commit's own tag. */
+export interface DirtyBuild {
+  /** `sha-<commit>`: the commit's own tag, which this build does not use. */
+  cleanTag: string;
+  /** The short content hash in the tag. */
+  fingerprint: string;
+  /** The changed paths (relative to the repository root) and what happened to each. */
+  changes: { path: string; what: string }[];
+}
+
 export interface Revision {
   sha: string;
   tag: string;
   created: CommitTime;
   /** The repository's web address, for org.opencontainers.image.source. */
   sourceUrl?: string;
+  /** Set when the images are built from a work tree with uncommitted changes. */
+  dirty?: DirtyBuild;
 }
 
 export interface ImagePlan {
@@ -57,6 +69,7 @@ export interface ReleasePlan {
   sha: string;
   tag: string;
   created: CommitTime;
+  dirty?: DirtyBuild;
   images: [ImagePlan, ImagePlan];
 }
 
@@ -147,6 +160,7 @@ export function planRelease(
     sha: revision.sha,
     tag: revision.tag,
     created: revision.created,
+    ...(revision.dirty ? { dirty: revision.dirty } : {}),
     images: [
       image('app', appRepository, appReference, request.appTarget),
       image('migrator', migratorRepository, migratorReference, request.migratorTarget),

@@ -9,6 +9,23 @@ const OUTCOME: Record<Outcome, string> = {
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 const code = (text: string) => `\`${cell(text).replaceAll('`', "'")}\``;
 
+const LISTED = 10;
+
+function dirtyLines(plan: ReleaseResult['plan']): string[] {
+  const { dirty } = plan;
+  if (!dirty) return [];
+  const count = dirty.changes.length;
+  return [
+    '> [!WARNING]',
+    `> **Built from uncommitted changes** (\`allow-dirty: true\`): ${count} changed ${count === 1 ? 'path' : 'paths'}, content hash ${code(dirty.fingerprint)}. ` +
+      `Tagged ${code(plan.tag)}, not the commit's own tag ${code(dirty.cleanTag)}.`,
+    '',
+    ...dirty.changes.slice(0, LISTED).map(({ path, what }) => `- ${code(path)} (${cell(what)})`),
+    ...(count > LISTED ? [`- … and ${count - LISTED} more`] : []),
+    '',
+  ];
+}
+
 /** The job summary: both images, their digests and labels, as Markdown. */
 export function renderSummary(result: ReleaseResult): string {
   const { plan } = result;
@@ -17,6 +34,7 @@ export function renderSummary(result: ReleaseResult): string {
     '',
     `Commit ${code(plan.sha)}, committed ${code(plan.created.iso)} (from ${cell(plan.created.from)}).`,
     '',
+    ...dirtyLines(plan),
     '| Image | Pinned reference | Digest | Result |',
     '| --- | --- | --- | --- |',
     ...result.images.map(
