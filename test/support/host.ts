@@ -1,5 +1,6 @@
 import { SshExecutor } from '../../actions/engine/exec/ssh.js';
 import { host } from '../../actions/engine/commands/host.js';
+import { serviceContainers } from '../../actions/engine/state/containers.js';
 import type { Sandbox } from './sandbox.js';
 
 /** A deploy path on the sandbox host, prepared and inspected over SSH as the deploy user. */
@@ -68,20 +69,10 @@ export class HostFixture {
     return text ? JSON.parse(text) : { history: [] };
   }
 
-  /** Image references (as configured, with digest) of the running containers of a service: `docker inspect`. */
+  /** Image references (as configured, with digest) of the running containers of a service, read as the engine reads them. */
   async runningImages(service = 'app'): Promise<string[]> {
-    const { stdout } = await this.ssh.run([
-      'sh',
-      '-c',
-      'docker ps -q --filter "label=com.docker.compose.project=$1" --filter "label=com.docker.compose.service=$2" | xargs -r docker inspect --format "{{.Config.Image}}"',
-      'sh',
-      this.projectName,
-      service,
-    ]);
-    return stdout
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(Boolean);
+    const running = await serviceContainers(this.ssh, service, { name: this.projectName });
+    return running.map((container) => container.image);
   }
 
   /** Names in a folder of the deploy path. */
