@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  dirScanArgv,
-  errorLines,
-  gitScanArgv,
-  judgeRun,
-  LEAKS_EXIT_CODE,
-} from '../../actions/engine/gitleaks/command.js';
+import { errorLines, gitleaks, judgeRun, LEAKS_EXIT_CODE } from '../../actions/engine/commands/gitleaks.js';
 import type { GitleaksCli } from '../../actions/engine/gitleaks/cli.js';
 
 const modern: GitleaksCli = {
@@ -34,7 +28,7 @@ const command = { binary: '/opt/gitleaks', cli: modern, source: '.', reportPath:
 
 describe('gitleaks command lines', () => {
   it('runs `gitleaks git` over exactly the computed range, redacted, with a SARIF report', () => {
-    expect(gitScanArgv({ ...command, config: '/repo/.gitleaks.toml', logOpts: ['a..b'] })).toEqual([
+    expect(gitleaks.gitScan({ ...command, config: '/repo/.gitleaks.toml', logOpts: ['a..b'] })).toEqual([
       '/opt/gitleaks',
       'git',
       '--no-banner',
@@ -47,14 +41,14 @@ describe('gitleaks command lines', () => {
       '--log-opts=--diff-merges=first-parent a..b',
       '.',
     ]);
-    expect(gitScanArgv({ ...command, logOpts: ['--full-history', '--all'] })).toContain(
+    expect(gitleaks.gitScan({ ...command, logOpts: ['--full-history', '--all'] })).toContain(
       '--log-opts=--diff-merges=first-parent --full-history --all',
     );
   });
 
   it('uses `detect --source` and only the flags a pre-8.19 gitleaks has', () => {
     expect(
-      gitScanArgv({
+      gitleaks.gitScan({
         ...command,
         cli: debian816,
         baseline: '/w/base.json',
@@ -73,7 +67,7 @@ describe('gitleaks command lines', () => {
       '--log-opts=--diff-merges=first-parent a..b',
       '--source=/w/src',
     ]);
-    expect(dirScanArgv({ ...command, cli: debian816 })).toEqual([
+    expect(gitleaks.dirScan({ ...command, cli: debian816 })).toEqual([
       '/opt/gitleaks',
       'detect',
       '--no-git',
@@ -87,16 +81,18 @@ describe('gitleaks command lines', () => {
   });
 
   it('leaves merge diffs out for a git without --diff-merges', () => {
-    expect(gitScanArgv({ ...command, logOpts: ['a..b'], mergeDiffs: false })).toContain('--log-opts=a..b');
+    expect(gitleaks.gitScan({ ...command, logOpts: ['a..b'], mergeDiffs: false })).toContain(
+      '--log-opts=a..b',
+    );
   });
 
   it('refuses log options gitleaks would split differently', () => {
-    expect(() => gitScanArgv({ ...command, logOpts: ['a b'] })).toThrow(/single words/);
-    expect(() => gitScanArgv({ ...command, logOpts: [] })).toThrow(/single words/);
+    expect(() => gitleaks.gitScan({ ...command, logOpts: ['a b'] })).toThrow(/single words/);
+    expect(() => gitleaks.gitScan({ ...command, logOpts: [] })).toThrow(/single words/);
   });
 
   it('runs `gitleaks dir` on the working tree with the same reporting', () => {
-    expect(dirScanArgv(command)).toEqual([
+    expect(gitleaks.dirScan(command)).toEqual([
       '/opt/gitleaks',
       'dir',
       '--no-banner',

@@ -1,25 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import {
-  buildxBuildArgv,
-  classicBuildArgv,
+  buildx,
   dockerfileStages,
   driverSupportsCacheExport,
   parseBuilderDriver,
   parseBuildMetadata,
-  parsePushDigest,
-  pushArgv,
-  type BuildSpec,
+  parseRawManifest,
 } from '../../actions/engine/commands/buildx.js';
+import {
+  docker,
+  parseManifestInspect,
+  parsePushDigest,
+  type BuildSpec,
+} from '../../actions/engine/commands/docker.js';
 import {
   classifyRegistryFailure,
   dockerErrorLine,
-  imagetoolsRawArgv,
   isLoopbackRegistry,
-  loginArgv,
-  manifestInspectArgv,
-  parseManifestInspect,
-  parseRawManifest,
   REGISTRY_PATTERN,
   REPOSITORY_PATTERN,
 } from '../../actions/engine/commands/registry.js';
@@ -38,8 +36,13 @@ const spec: BuildSpec = {
 const digest = (n: string) => `sha256:${n.repeat(64)}`;
 
 describe('buildx argv', () => {
+  it('asks for buildx and its current builder', () => {
+    expect(buildx.version()).toEqual(['docker', 'buildx', 'version']);
+    expect(buildx.inspectBuilder()).toEqual(['docker', 'buildx', 'inspect']);
+  });
+
   it('builds one target, reproducibly, without attestations, and pushes', () => {
-    const argv = buildxBuildArgv(spec, 'push', '/tmp/meta.json');
+    const argv = buildx.build(spec, 'push', '/tmp/meta.json');
     expect(argv.slice(0, 3)).toEqual(['docker', 'buildx', 'build']);
     expect(argv).toContain('--provenance=false');
     expect(argv).toContain('--sbom=false');
@@ -58,7 +61,7 @@ describe('buildx argv', () => {
   });
 
   it('loads instead of pushing for a comparison build; passes platforms and --no-cache', () => {
-    const argv = buildxBuildArgv({ ...spec, platforms: ['linux/amd64'], noCache: true }, 'load', '/m');
+    const argv = buildx.build({ ...spec, platforms: ['linux/amd64'], noCache: true }, 'load', '/m');
     expect(argv).toContain('--load');
     expect(argv).not.toContain('--push');
     expect(argv).toContain('--no-cache');
@@ -66,7 +69,7 @@ describe('buildx argv', () => {
   });
 
   it('uses the GitHub Actions cache with an export that cannot fail the build', () => {
-    const argv = buildxBuildArgv({ ...spec, cacheScope: 'deployer-app-acme-hello' }, 'push', '/m');
+    const argv = buildx.build({ ...spec, cacheScope: 'deployer-app-acme-hello' }, 'push', '/m');
     expect(argv[argv.indexOf('--cache-from') + 1]).toBe('type=gha,scope=deployer-app-acme-hello');
     expect(argv[argv.indexOf('--cache-to') + 1]).toBe(
       'type=gha,mode=max,scope=deployer-app-acme-hello,ignore-error=true',
@@ -74,12 +77,12 @@ describe('buildx argv', () => {
   });
 
   it('has a legacy-builder form that records the image id, and a push', () => {
-    const argv = classicBuildArgv(spec, '/tmp/iid');
+    const argv = docker.build(spec, '/tmp/iid');
     expect(argv.slice(0, 2)).toEqual(['docker', 'build']);
     expect(argv[argv.indexOf('--iidfile') + 1]).toBe('/tmp/iid');
     expect(argv).not.toContain('--provenance=false');
     expect(argv.slice(-2)).toEqual(['--', '/work/app']);
-    expect(pushArgv('r/x:t')).toEqual(['docker', 'push', 'r/x:t']);
+    expect(docker.push('r/x:t')).toEqual(['docker', 'push', 'r/x:t']);
   });
 });
 
@@ -157,8 +160,19 @@ describe('registry commands', () => {
   });
 
   it('logs in with the password on standard input, never in argv', () => {
-    expect(loginArgv('ghcr.io', 'octocat')).toEqual([
+    expect(docker.login('ghcr.io', 'octocat')).toEqual([
       'docker',
+      'login',
+      'ghcr.io',
+      '--username',
+      'octocat',
+      '--password-stdin',
+    ]);
+    // Into a Docker config of its own, when given one.
+    expect(docker.login('ghcr.io', 'octocat', '/tmp/cfg')).toEqual([
+      'docker',
+      '--config',
+      '/tmp/cfg',
       'login',
       'ghcr.io',
       '--username',
@@ -167,8 +181,21 @@ describe('registry commands', () => {
     ]);
   });
 
+  it('pulls, saves, finds and removes images by reference', () => {
+    expect(docker.pull('r/x@sha256:1')).toEqual(['docker', 'pull', '--quiet', 'r/x@sha256:1']);
+    expect(docker.save('sha256:2', '/t/a.tar')).toEqual([
+      'docker',
+      'save',
+      '--output',
+      '/t/a.tar',
+      'sha256:2',
+    ]);
+    expect(docker.imageExists('r/x')).toEqual(['docker', 'image', 'inspect', '--format', '{{.Id}}', 'r/x']);
+    expect(docker.removeImage('r/x')).toEqual(['docker', 'image', 'rm', 'r/x']);
+  });
+
   it('looks tags up with the Docker tools; --insecure only for loopback registries', () => {
-    expect(imagetoolsRawArgv('ghcr.io/a/b:t')).toEqual([
+    expect(buildx.imagetoolsRaw('ghcr.io/a/b:t')).toEqual([
       'docker',
       'buildx',
       'imagetools',
@@ -176,8 +203,8 @@ describe('registry commands', () => {
       '--raw',
       'ghcr.io/a/b:t',
     ]);
-    expect(manifestInspectArgv('127.0.0.1:5000/a:t', '127.0.0.1:5000')).toContain('--insecure');
-    expect(manifestInspectArgv('ghcr.io/a:t', 'ghcr.io')).not.toContain('--insecure');
+    expect(docker.manifestInspect('127.0.0.1:5000/a:t', '127.0.0.1:5000')).toContain('--insecure');
+    expect(docker.manifestInspect('ghcr.io/a:t', 'ghcr.io')).not.toContain('--insecure');
     expect(isLoopbackRegistry('127.0.0.1:5000')).toBe(true);
     expect(isLoopbackRegistry('localhost')).toBe(true);
     expect(isLoopbackRegistry('127.example.com')).toBe(false);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { git } from '../../actions/engine/commands/git.js';
 import {
   describeDifference,
   runtimeConfig,
@@ -15,7 +16,6 @@ import {
 } from '../../actions/engine/release/plan.js';
 import { allOrNothing, linePrefixer, type ReleaseResult } from '../../actions/engine/release/release.js';
 import {
-  commitTimeArgv,
   commitTimeFrom,
   commitTimeFromEvent,
   pickSha,
@@ -51,7 +51,7 @@ describe('which commit a release is', () => {
     });
     expect(commitTimeFrom('', 'git')).toBeUndefined();
     expect(commitTimeFrom('yesterday', 'git')).toBeUndefined();
-    expect(commitTimeArgv(HEAD)).toEqual(['git', 'show', '--no-patch', '--format=%cI', HEAD, '--']);
+    expect(git.commitTime(HEAD)).toEqual(['git', 'show', '--no-patch', '--format=%cI', HEAD, '--']);
   });
 
   it("uses the push event's head_commit time only for that very commit", () => {

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { git, parsePorcelainZ, type StatusEntry } from '../../actions/engine/commands/git.js';
 import { LocalExecutor } from '../../actions/engine/exec/local.js';
 import { planRelease, type ReleaseRequest } from '../../actions/engine/release/plan.js';
 import type { ReleaseResult } from '../../actions/engine/release/release.js';
@@ -18,9 +19,6 @@ import {
   DirtyWorkTreeError,
   inspectWorkTree,
   listEntries,
-  parsePorcelainZ,
-  statusArgv,
-  type StatusEntry,
   type WorkTree,
 } from '../../actions/engine/release/worktree.js';
 
@@ -93,7 +91,7 @@ describe('reading git status --porcelain=v1 -z', () => {
 
 describe('what is checked', () => {
   it('runs git status without a shell, with every untracked file and no rename detection', () => {
-    expect(statusArgv([':(top,literal)app'])).toEqual([
+    expect(git.status([':(top,literal)app'])).toEqual([
       'git',
       '--no-optional-locks',
       'status',

@@ -1,80 +1,52 @@
-// What to run to build and push one image, and how to read what the builders print. No I/O here.
+// docker buildx argv lists and the parsers of their output. Pure: no I/O. The legacy builder and
+// `docker push` are plain Docker: docker.ts.
+import { createHash } from 'node:crypto';
+import { imageFlags, type BuildSpec } from './docker.js';
+import { describeManifest, type ManifestJson, type RemoteManifest } from './registry.js';
 
-export interface BuildSpec {
-  context: string;
-  dockerfile: string;
-  target: string;
-  /** `registry/repository:tag`. */
-  reference: string;
-  labels: Record<string, string>;
-  buildArgs: Record<string, string>;
-  platforms: string[];
-  noCache: boolean;
-  /** GitHub Actions cache scope; no cache flags when undefined. */
-  cacheScope?: string;
-}
-
-export const BUILDX_VERSION_ARGV = ['docker', 'buildx', 'version'];
-export const BUILDER_INSPECT_ARGV = ['docker', 'buildx', 'inspect'];
-
-function keyValueFlags(flag: string, pairs: Record<string, string>): string[] {
-  return Object.entries(pairs).flatMap(([key, value]) => [flag, `${key}=${value}`]);
-}
-
-/**
- * `docker buildx build` for one target. Provenance and SBOM attestations are off: they record the
- * build's wall-clock time, so two builds of one commit could never be byte-identical with them.
- */
-export function buildxBuildArgv(spec: BuildSpec, output: 'push' | 'load', metadataFile: string): string[] {
-  return [
-    'docker',
-    'buildx',
-    'build',
-    '--progress=plain',
-    ...imageFlags(spec),
-    '--provenance=false',
-    '--sbom=false',
-    ...(spec.cacheScope
-      ? [
-          '--cache-from',
-          `type=gha,scope=${spec.cacheScope}`,
-          // ignore-error: a cache that cannot be saved must never fail a release.
-          '--cache-to',
-          `type=gha,mode=max,scope=${spec.cacheScope},ignore-error=true`,
-        ]
-      : []),
-    '--metadata-file',
-    metadataFile,
-    output === 'push' ? '--push' : '--load',
-    '--',
-    spec.context,
-  ];
-}
-
-/** What the image is and how it is built: the same for buildx and the legacy builder. */
-function imageFlags(spec: BuildSpec): string[] {
-  return [
-    '--file',
-    spec.dockerfile,
-    '--target',
-    spec.target,
-    '--tag',
-    spec.reference,
-    ...(spec.platforms.length ? ['--platform', spec.platforms.join(',')] : []),
-    ...keyValueFlags('--build-arg', spec.buildArgs),
-    ...keyValueFlags('--label', spec.labels),
-    ...(spec.noCache ? ['--no-cache'] : []),
-  ];
-}
-
-/** The legacy builder (run with DOCKER_BUILDKIT=0) for hosts without buildx; pushes separately. */
-export function classicBuildArgv(spec: BuildSpec, imageIdFile: string): string[] {
-  return ['docker', 'build', ...imageFlags(spec), '--iidfile', imageIdFile, '--', spec.context];
-}
-
-export function pushArgv(reference: string): string[] {
-  return ['docker', 'push', reference];
-}
+export const buildx = {
+  version(): string[] {
+    return ['docker', 'buildx', 'version'];
+  },
+  /** The current builder; its driver is read by `parseBuilderDriver`. */
+  inspectBuilder(): string[] {
+    return ['docker', 'buildx', 'inspect'];
+  },
+  /**
+   * `docker buildx build` for one target. Provenance and SBOM attestations are off: they record the
+   * build's wall-clock time, so two builds of one commit could never be byte-identical with them.
+   * The metadata file is read by `parseBuildMetadata`.
+   */
+  build(spec: BuildSpec, output: 'push' | 'load', metadataFile: string): string[] {
+    return [
+      'docker',
+      'buildx',
+      'build',
+      '--progress=plain',
+      ...imageFlags(spec),
+      '--provenance=false',
+      '--sbom=false',
+      ...(spec.cacheScope
+        ? [
+            '--cache-from',
+            `type=gha,scope=${spec.cacheScope}`,
+            // ignore-error: a cache that cannot be saved must never fail a release.
+            '--cache-to',
+            `type=gha,mode=max,scope=${spec.cacheScope},ignore-error=true`,
+          ]
+        : []),
+      '--metadata-file',
+      metadataFile,
+      output === 'push' ? '--push' : '--load',
+      '--',
+      spec.context,
+    ];
+  },
+  /** The manifest exactly as the registry serves it, so its sha256 is the digest: `parseRawManifest`. */
+  imagetoolsRaw(reference: string): string[] {
+    return ['docker', 'buildx', 'imagetools', 'inspect', '--raw', reference];
+  },
+};
 
 /** `Driver: docker-container` from `docker buildx inspect` (buildx 0.13 has no --format there). */
 export function parseBuilderDriver(inspectOutput: string): string | undefined {
@@ -101,10 +73,10 @@ export function parseBuildMetadata(json: string): BuildMetadata {
   return { digest: pick('containerimage.digest'), configDigest: pick('containerimage.config.digest') };
 }
 
-/** `sha-…: digest: sha256:… size: 1149`, the last line of `docker push`. */
-export function parsePushDigest(output: string): string | undefined {
-  const matches = [...output.matchAll(/digest: (sha256:[0-9a-f]{64})/g)];
-  return matches.at(-1)?.[1];
+/** Reads `imagetools inspect --raw` output. */
+export function parseRawManifest(raw: string): RemoteManifest {
+  const digest = `sha256:${createHash('sha256').update(raw, 'utf8').digest('hex')}`;
+  return describeManifest(JSON.parse(raw) as ManifestJson, digest);
 }
 
 /** The stage names (`FROM … AS name`) of a Dockerfile, in order (lowercase, as BuildKit matches them). */

@@ -1,4 +1,46 @@
 // Docker CLI argv lists and the parsers of their output. Pure: no I/O.
+import {
+  describeManifest,
+  INDEX_TYPES,
+  isLoopbackRegistry,
+  type ManifestJson,
+  type RemoteManifest,
+} from './registry.js';
+
+/** One image to build: the same for buildx and the legacy builder. */
+export interface BuildSpec {
+  context: string;
+  dockerfile: string;
+  target: string;
+  /** `registry/repository:tag`. */
+  reference: string;
+  labels: Record<string, string>;
+  buildArgs: Record<string, string>;
+  platforms: string[];
+  noCache: boolean;
+  /** GitHub Actions cache scope; no cache flags when undefined. */
+  cacheScope?: string;
+}
+
+function keyValueFlags(flag: string, pairs: Record<string, string>): string[] {
+  return Object.entries(pairs).flatMap(([key, value]) => [flag, `${key}=${value}`]);
+}
+
+/** What the image is and how it is built: the flags `docker build` and `docker buildx build` share. */
+export function imageFlags(spec: BuildSpec): string[] {
+  return [
+    '--file',
+    spec.dockerfile,
+    '--target',
+    spec.target,
+    '--tag',
+    spec.reference,
+    ...(spec.platforms.length ? ['--platform', spec.platforms.join(',')] : []),
+    ...keyValueFlags('--build-arg', spec.buildArgs),
+    ...keyValueFlags('--label', spec.labels),
+    ...(spec.noCache ? ['--no-cache'] : []),
+  ];
+}
 
 /** A container as `docker inspect` describes it: what it runs and whether it keeps running. */
 export interface ContainerState {
@@ -80,10 +122,69 @@ export const docker = {
   removeContainer(name: string): string[] {
     return ['docker', 'rm', '--force', name];
   },
+  /** Prints the image ID; fails when the image is not in the local store. */
   imageExists(image: string): string[] {
     return ['docker', 'image', 'inspect', '--format', '{{.Id}}', image];
   },
-  login(configDir: string, registry: string, username: string): string[] {
-    return ['docker', '--config', configDir, 'login', registry, '--username', username, '--password-stdin'];
+  removeImage(image: string): string[] {
+    return ['docker', 'image', 'rm', image];
+  },
+  /** With the password on stdin, never in argv; into `configDir` (a temporary Docker config) when given. */
+  login(registry: string, username: string, configDir?: string): string[] {
+    return [
+      'docker',
+      ...(configDir === undefined ? [] : ['--config', configDir]),
+      'login',
+      registry,
+      '--username',
+      username,
+      '--password-stdin',
+    ];
+  },
+  pull(reference: string): string[] {
+    return ['docker', 'pull', '--quiet', reference];
+  },
+  /** The last line of its output carries the digest: `parsePushDigest`. */
+  push(reference: string): string[] {
+    return ['docker', 'push', reference];
+  },
+  save(image: string, file: string): string[] {
+    return ['docker', 'save', '--output', file, image];
+  },
+  /**
+   * Without buildx: `docker manifest inspect`, which needs `--insecure` for plain-HTTP registries.
+   * Read by `parseManifestInspect`.
+   */
+  manifestInspect(reference: string, registry: string): string[] {
+    return [
+      'docker',
+      'manifest',
+      'inspect',
+      '--verbose',
+      ...(isLoopbackRegistry(registry) ? ['--insecure'] : []),
+      reference,
+    ];
+  },
+  /** The legacy builder (run with DOCKER_BUILDKIT=0) for hosts without buildx; pushes separately. */
+  build(spec: BuildSpec, imageIdFile: string): string[] {
+    return ['docker', 'build', ...imageFlags(spec), '--iidfile', imageIdFile, '--', spec.context];
   },
 };
+
+/** `sha-…: digest: sha256:… size: 1149`, the last line of `docker push`. */
+export function parsePushDigest(output: string): string | undefined {
+  const matches = [...output.matchAll(/digest: (sha256:[0-9a-f]{64})/g)];
+  return matches.at(-1)?.[1];
+}
+
+/** Reads `docker manifest inspect --verbose` output (an object, or an array for a manifest list). */
+export function parseManifestInspect(stdout: string): RemoteManifest {
+  const parsed = JSON.parse(stdout) as unknown;
+  if (Array.isArray(parsed)) {
+    return { digest: '', mediaType: INDEX_TYPES[1]!, isIndex: true };
+  }
+  const entry = parsed as { Descriptor?: { digest?: string }; Raw?: string };
+  const raw = entry.Raw ? Buffer.from(entry.Raw, 'base64').toString('utf8') : undefined;
+  if (!raw || !entry.Descriptor?.digest) throw new Error('docker manifest inspect printed no manifest');
+  return describeManifest(JSON.parse(raw) as ManifestJson, entry.Descriptor.digest);
+}

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-
-// What to run against a registry, and how to read the answers. No I/O here.
+// Registries, image references and manifests, whichever client talks to them; what their failures mean.
+// No I/O here. The commands that reach a registry are in docker.ts and buildx.ts.
 
 /** `host[:port]`: a DNS name, an IPv4 address or a bracketed IPv6 address. */
 export const REGISTRY_PATTERN =
@@ -26,43 +25,6 @@ export function isLoopbackRegistry(registry: string): boolean {
   return /^127(?:\.\d{1,3}){3}$/.test(host) || host === 'localhost' || host === '[::1]';
 }
 
-export function loginArgv(registry: string, username: string): string[] {
-  return ['docker', 'login', registry, '--username', username, '--password-stdin'];
-}
-
-/** The manifest exactly as the registry serves it, so its sha256 is the digest. */
-export function imagetoolsRawArgv(reference: string): string[] {
-  return ['docker', 'buildx', 'imagetools', 'inspect', '--raw', reference];
-}
-
-/** Without buildx: `docker manifest inspect`, which needs `--insecure` for plain-HTTP registries. */
-export function manifestInspectArgv(reference: string, registry: string): string[] {
-  return [
-    'docker',
-    'manifest',
-    'inspect',
-    '--verbose',
-    ...(isLoopbackRegistry(registry) ? ['--insecure'] : []),
-    reference,
-  ];
-}
-
-export function pullArgv(reference: string): string[] {
-  return ['docker', 'pull', '--quiet', reference];
-}
-
-export function imageExistsArgv(image: string): string[] {
-  return ['docker', 'image', 'inspect', '--format', '{{.Id}}', image];
-}
-
-export function removeImageArgv(image: string): string[] {
-  return ['docker', 'image', 'rm', image];
-}
-
-export function saveArgv(image: string, file: string): string[] {
-  return ['docker', 'save', '--output', file, image];
-}
-
 export interface RemoteManifest {
   /** sha256 of the manifest's bytes: what `repository@digest` pins. */
   digest: string;
@@ -72,18 +34,20 @@ export interface RemoteManifest {
   isIndex: boolean;
 }
 
-const INDEX_TYPES = [
+/** Media types of a manifest that lists one manifest per platform (an OCI index, a Docker manifest list). */
+export const INDEX_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ];
 
-interface ManifestJson {
+/** The fields of an image manifest (or index) that tell what it is. */
+export interface ManifestJson {
   mediaType?: string;
   config?: { digest?: string };
   manifests?: unknown[];
 }
 
-function describeManifest(manifest: ManifestJson, digest: string): RemoteManifest {
+export function describeManifest(manifest: ManifestJson, digest: string): RemoteManifest {
   const isIndex = Array.isArray(manifest.manifests) || INDEX_TYPES.includes(manifest.mediaType ?? '');
   const configDigest = manifest.config?.digest;
   return {
@@ -92,24 +56,6 @@ function describeManifest(manifest: ManifestJson, digest: string): RemoteManifes
     isIndex,
     configDigest: !isIndex && configDigest && DIGEST_PATTERN.test(configDigest) ? configDigest : undefined,
   };
-}
-
-/** Reads `imagetools inspect --raw` output. */
-export function parseRawManifest(raw: string): RemoteManifest {
-  const digest = `sha256:${createHash('sha256').update(raw, 'utf8').digest('hex')}`;
-  return describeManifest(JSON.parse(raw) as ManifestJson, digest);
-}
-
-/** Reads `docker manifest inspect --verbose` output (an object, or an array for a manifest list). */
-export function parseManifestInspect(stdout: string): RemoteManifest {
-  const parsed = JSON.parse(stdout) as unknown;
-  if (Array.isArray(parsed)) {
-    return { digest: '', mediaType: INDEX_TYPES[1]!, isIndex: true };
-  }
-  const entry = parsed as { Descriptor?: { digest?: string }; Raw?: string };
-  const raw = entry.Raw ? Buffer.from(entry.Raw, 'base64').toString('utf8') : undefined;
-  if (!raw || !entry.Descriptor?.digest) throw new Error('docker manifest inspect printed no manifest');
-  return describeManifest(JSON.parse(raw) as ManifestJson, entry.Descriptor.digest);
 }
 
 export type RegistryFailure = 'absent' | 'unauthorized' | 'unreachable' | 'other';

@@ -2,19 +2,16 @@
 // `detect --no-git` to `dir`, and flags came over the versions (--no-color in 8.18, --gitleaks-ignore-path,
 // …). Builds without a version number exist (Debian's prints "version is set by build process"), so the
 // commands and flags are read from the binary's own help, and the version only names it and rules out 7.x.
+import { gitleaks, type GitleaksDialect } from '../commands/gitleaks.js';
 import type { Executor } from '../exec/executor.js';
 
 export const MINIMUM_GITLEAKS = '8.0.0';
 
-export interface GitleaksCli {
+export interface GitleaksCli extends GitleaksDialect {
   /** `8.16.0`, or undefined for a build that prints no version number. */
   version?: string;
   /** How the log and summary name it. */
   label: string;
-  /** `git`/`dir` (8.19 and later) or `detect`/`detect --no-git` (8.0 to 8.18). */
-  style: 'git' | 'detect';
-  /** Long flags the scan commands accept (their own and the global ones). */
-  flags: ReadonlySet<string>;
   /** 8.0.0 to 8.2.2 write no report file when they find nothing. */
   silentWhenClean: boolean;
 }
@@ -97,15 +94,18 @@ export function describeCli(
 
 /** Asks the binary: `version`, `--help`, `<git|detect> --help`. */
 export async function probeGitleaks(executor: Executor, binary: string): Promise<GitleaksCli> {
-  const output = async (args: string[]) => {
-    const run = await executor.run([binary, ...args], { check: false });
+  const output = async (argv: string[]) => {
+    const run = await executor.run(argv, { check: false });
     return `${run.stdout}\n${run.stderr}`;
   };
-  const [versionOutput, rootHelp] = await Promise.all([output(['version']), output(['--help'])]);
+  const [versionOutput, rootHelp] = await Promise.all([
+    output(gitleaks.version(binary)),
+    output(gitleaks.help(binary)),
+  ]);
   const commands = commandsOf(rootHelp);
   const helps = new Map<string, string>();
   for (const command of ['git', 'detect'] as const) {
-    if (commands.has(command)) helps.set(command, await output([command, '--help']));
+    if (commands.has(command)) helps.set(command, await output(gitleaks.help(binary, command)));
   }
   return describeCli(binary, versionOutput, rootHelp, (command) => helps.get(command) ?? '');
 }

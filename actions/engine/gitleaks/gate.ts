@@ -3,13 +3,13 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
+import { gitleaks, judgeRun, MERGE_DIFFS } from '../commands/gitleaks.js';
 import type { Executor } from '../exec/executor.js';
 import { input, InputError, type InputsOf } from '../inputs.js';
 import { lineSplitter } from '../lines.js';
 import type { Reporter } from '../reporter.js';
 import { allowedByCommit, commitAllowlists } from './allowlist.js';
 import { probeGitleaks } from './cli.js';
-import { dirScanArgv, gitScanArgv, judgeRun, MERGE_DIFFS } from './command.js';
 import { GitRepository } from './git.js';
 import { prepareRange } from './history.js';
 import { inlineAllows, type InlineAllow } from './inline-allows.js';
@@ -209,13 +209,18 @@ export async function runGate(inputs: GateInputs, ctx: GateContext): Promise<Gat
       name: 'git',
       reportPath,
       cwd: settings.source,
-      argv: gitScanArgv({ ...command, reportPath, logOpts: range.logOpts, mergeDiffs }),
+      argv: gitleaks.gitScan({ ...command, reportPath, logOpts: range.logOpts, mergeDiffs }),
     });
   }
   if (result.workingTree) {
     const reportPath = join(work, 'dir.sarif');
     const command = { binary, cli, source: '.', config: settings.config, baseline: settings.baseline };
-    scans.push({ name: 'dir', reportPath, cwd: plan.repo, argv: dirScanArgv({ ...command, reportPath }) });
+    scans.push({
+      name: 'dir',
+      reportPath,
+      cwd: plan.repo,
+      argv: gitleaks.dirScan({ ...command, reportPath }),
+    });
   }
   for (const scan of scans) {
     const outcome = await runScan(ctx.executor, reporter, scan.argv, scan.reportPath, scan.cwd, ifNoReport);

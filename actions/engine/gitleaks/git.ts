@@ -1,12 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { git, parseGitVersion, parseRevListBoundary, type FetchDepth } from '../commands/git.js';
 import type { Executor } from '../exec/executor.js';
-
-export interface FetchDepth {
-  depth?: number;
-  deepen?: number;
-  unshallow?: boolean;
-}
 
 /** The few git facts and fetches the scan scope needs, asked of the real repository. */
 export class GitRepository {
@@ -16,8 +11,9 @@ export class GitRepository {
     readonly remote: string,
   ) {}
 
-  private git(args: string[], check = true, options: { stdin?: string } = {}) {
-    return this.executor.run(['git', '-C', this.dir, ...args], {
+  /** Runs a `git` command (commands/git.ts) on this repository. */
+  private run(argv: string[], check = true, options: { stdin?: string } = {}) {
+    return this.executor.run(git.in(this.dir, argv), {
       check,
       env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
       ...options,
@@ -26,8 +22,7 @@ export class GitRepository {
 
   /** Whether git can show a merge commit's diff against its first parent (`--diff-merges`, git 2.31). */
   async showsMergeDiffs(): Promise<boolean> {
-    const { stdout } = await this.git(['version']);
-    const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(stdout) ?? []).slice(1).map(Number);
+    const [major, minor] = parseGitVersion((await this.run(git.version())).stdout);
     return major > 2 || (major === 2 && minor >= 31);
   }
 
@@ -45,13 +40,7 @@ export class GitRepository {
       const boundary = this.readShallowFile();
       return { shallow: boundary.size > 0, boundary };
     }
-    const { stdout } = await this.git([
-      'rev-parse',
-      '--is-shallow-repository',
-      '--path-format=absolute',
-      '--git-path',
-      'shallow',
-    ]);
+    const { stdout } = await this.run(git.shallowState());
     const lines = stdout.split('\n').map((line) => line.trim());
     // The path is the last line; a git without --path-format echoes the flag and prints a relative path.
     const file = lines.filter(Boolean).at(-1) ?? '';
@@ -73,7 +62,7 @@ export class GitRepository {
 
   /** The commit each revision names (peeling tags) where this repository has it, in one git call. */
   async commitsPresent(revisions: string[]): Promise<Map<string, string>> {
-    const result = await this.git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], false, {
+    const result = await this.run(git.batchCheck(), false, {
       stdin: revisions.map((revision) => `${revision}^{commit}\n`).join(''),
     });
     const found = new Map<string, string>();
@@ -94,31 +83,19 @@ export class GitRepository {
     base: string,
     head: string,
   ): Promise<{ commits: string[]; parentsOutside: string[] } | undefined> {
-    const result = await this.git(['rev-list', '--boundary', `${base}..${head}`, '--'], false);
-    if (result.code !== 0) return undefined;
-    const lines = result.stdout.split('\n').filter(Boolean);
-    return {
-      commits: lines.filter((line) => !line.startsWith('-')),
-      parentsOutside: lines.filter((line) => line.startsWith('-')).map((line) => line.slice(1)),
-    };
+    const result = await this.run(git.revListBoundary(base, head), false);
+    return result.code === 0 ? parseRevListBoundary(result.stdout) : undefined;
   }
 
   /** The commit a revision names (peeling annotated tags), or undefined when it names none here. */
   async resolve(revision: string): Promise<string | undefined> {
-    const result = await this.git(
-      ['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`],
-      false,
-    );
+    const result = await this.run(git.resolveCommit(revision), false);
     return result.code === 0 ? result.stdout.trim() : undefined;
   }
 
   /** Fetches commits or refs from the remote; false when the remote refused or lacks them. */
   async fetch(wants: string[], depth: FetchDepth = {}): Promise<{ ok: boolean; error: string }> {
-    const args = ['fetch', '--no-tags', '--quiet', '--no-recurse-submodules'];
-    if (depth.depth) args.push(`--depth=${depth.depth}`);
-    if (depth.deepen) args.push(`--deepen=${depth.deepen}`);
-    if (depth.unshallow) args.push('--unshallow');
-    const result = await this.git([...args, this.remote, ...wants], false);
+    const result = await this.run(git.fetch(this.remote, wants, depth), false);
     return { ok: result.code === 0, error: result.stderr.trim() };
   }
 
@@ -128,14 +105,14 @@ export class GitRepository {
 
   /** The text of `path` in `commit`, or undefined when the commit has no such file. */
   async fileAt(commit: string, path: string): Promise<string | undefined> {
-    const result = await this.git(['cat-file', 'blob', `${commit}:${path}`], false);
+    const result = await this.run(git.fileAt(commit, path), false);
     return result.code === 0 ? result.stdout : undefined;
   }
 
   async mergeBase(a: string, b: string): Promise<string | undefined> {
     const known = this.mergeBases.get(`${a} ${b}`) ?? this.mergeBases.get(`${b} ${a}`);
     if (known) return known;
-    const result = await this.git(['merge-base', a, b], false);
+    const result = await this.run(git.mergeBase(a, b), false);
     return result.code === 0 ? result.stdout.trim() : undefined;
   }
 
@@ -148,25 +125,24 @@ export class GitRepository {
 
   /** Which of `paths` differ between two commits (paths taken literally, not as patterns). */
   async changedPaths(from: string, to: string, paths: string[]): Promise<string[]> {
-    const literal = paths.map((path) => `:(literal)${path}`);
-    const { stdout } = await this.git(['diff', '--name-only', '--no-renames', from, to, '--', ...literal]);
+    const { stdout } = await this.run(git.changedPaths(from, to, paths));
     return stdout.split('\n').filter(Boolean);
   }
 
   /** `git log -p -U0` over `logOpts`, as gitleaks reads the history. */
   async patchLog(logOpts: string[]): Promise<string> {
-    const { stdout } = await this.git(['log', '-p', '-U0', '--no-color', '--no-ext-diff', ...logOpts]);
+    const { stdout } = await this.run(git.patchLog(logOpts));
     return stdout;
   }
 
   /** The repository's git directory: a scan source in which no checked-out file steers gitleaks. */
   async gitDir(): Promise<string> {
-    const { stdout } = await this.git(['rev-parse', '--absolute-git-dir']);
+    const { stdout } = await this.run(git.absoluteGitDir());
     return stdout.trim();
   }
 
   async revList(args: string[]): Promise<string[]> {
-    const { stdout } = await this.git(['rev-list', ...args]);
+    const { stdout } = await this.run(git.revList(args));
     return stdout.split('\n').filter(Boolean);
   }
 }

@@ -1,4 +1,4 @@
-import type { BuildSpec } from '../commands/buildx.js';
+import type { BuildSpec } from '../commands/docker.js';
 import { REPOSITORY_PATTERN } from '../commands/registry.js';
 import { InputError } from '../inputs.js';
 import type { CommitTime } from './revision.js';

@@ -1,29 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  BUILDER_INSPECT_ARGV,
-  BUILDX_VERSION_ARGV,
-  buildxBuildArgv,
-  classicBuildArgv,
-  parseBuilderDriver,
-  parseBuildMetadata,
-  parsePushDigest,
-  pushArgv,
-} from '../commands/buildx.js';
-import {
-  classifyRegistryFailure,
-  dockerErrorLine,
-  imageExistsArgv,
-  imagetoolsRawArgv,
-  loginArgv,
-  manifestInspectArgv,
-  parseManifestInspect,
-  parseRawManifest,
-  pullArgv,
-  removeImageArgv,
-  saveArgv,
-  type RemoteManifest,
-} from '../commands/registry.js';
+import { buildx, parseBuilderDriver, parseBuildMetadata, parseRawManifest } from '../commands/buildx.js';
+import { docker, parseManifestInspect, parsePushDigest } from '../commands/docker.js';
+import { classifyRegistryFailure, dockerErrorLine, type RemoteManifest } from '../commands/registry.js';
 import { CommandError, lastLines, type Executor, type RunOptions } from '../exec/executor.js';
 import { describeDifference, readSavedImage } from './content.js';
 import { TemporaryDockerConfig } from './docker-config.js';
@@ -144,9 +123,9 @@ export async function detectTooling(executor: Executor, env: Record<string, stri
         throw new Error('docker is not installed on this runner (or not on PATH)');
       throw error;
     });
-  const inspect = await run(BUILDER_INSPECT_ARGV);
+  const inspect = await run(buildx.inspectBuilder());
   if (inspect.code === 0) return { kind: 'buildx', driver: parseBuilderDriver(inspect.stdout) ?? 'unknown' };
-  if ((await run(BUILDX_VERSION_ARGV)).code !== 0) return { kind: 'classic' };
+  if ((await run(buildx.version())).code !== 0) return { kind: 'classic' };
   throw new Error(`docker buildx cannot use its current builder: ${dockerErrorLine(inspect.stderr)}`);
 }
 
@@ -333,7 +312,7 @@ class Release {
 
   private async login(credentials: { username: string; password: string }): Promise<void> {
     const { registry } = this.request;
-    const login = await this.docker(loginArgv(registry, credentials.username), {
+    const login = await this.docker(docker.login(registry, credentials.username), {
       stdin: credentials.password,
       check: false,
     });
@@ -361,8 +340,8 @@ class Release {
     const { registry } = this.plan;
     const argv =
       this.tooling.kind === 'buildx'
-        ? imagetoolsRawArgv(reference)
-        : manifestInspectArgv(reference, registry);
+        ? buildx.imagetoolsRaw(reference)
+        : docker.manifestInspect(reference, registry);
     const found = await this.docker(argv, { check: false });
     if (found.code === 0)
       return this.tooling.kind === 'buildx'
@@ -427,27 +406,27 @@ class Release {
   private async buildLocally(image: ImagePlan, signal: AbortSignal): Promise<string> {
     if (this.tooling.kind === 'buildx') {
       const metadataFile = this.scratchFile(`${image.role}-metadata.json`);
-      await this.build(image, buildxBuildArgv(image.spec, 'load', metadataFile), signal);
+      await this.build(image, buildx.build(image.spec, 'load', metadataFile), signal);
       const metadata = parseBuildMetadata(readFileSync(metadataFile, 'utf8'));
       const id = metadata.configDigest ?? metadata.digest;
       if (!id) throw new BuildError(`buildx reported no image id for the ${image.role} image`);
       return id;
     }
     const idFile = this.scratchFile(`${image.role}.iid`);
-    await this.build(image, classicBuildArgv(image.spec, idFile), signal, { DOCKER_BUILDKIT: '0' });
+    await this.build(image, docker.build(image.spec, idFile), signal, { DOCKER_BUILDKIT: '0' });
     return readFileSync(idFile, 'utf8').trim();
   }
 
   private async buildAndPush(image: ImagePlan, signal: AbortSignal): Promise<string> {
     if (this.tooling.kind === 'classic') {
       await this.buildLocally(image, signal);
-      const pushed = await this.build(image, pushArgv(image.reference), signal);
+      const pushed = await this.build(image, docker.push(image.reference), signal);
       const digest = parsePushDigest(pushed.stdout);
       if (!digest) throw new BuildError(`docker push printed no digest for ${image.reference}`);
       return digest;
     }
     const metadataFile = this.scratchFile(`${image.role}-metadata.json`);
-    await this.build(image, buildxBuildArgv(image.spec, 'push', metadataFile), signal);
+    await this.build(image, buildx.build(image.spec, 'push', metadataFile), signal);
     const digest = parseBuildMetadata(readFileSync(metadataFile, 'utf8')).digest;
     if (!digest) throw new BuildError(`buildx reported no manifest digest for ${image.reference}`);
     return digest;
@@ -472,17 +451,17 @@ class Release {
     if (localId === remote.configDigest) return { same: true, how: 'identical image config' };
 
     const remoteRef = `${image.repository}@${remote.digest}`;
-    const hadIt = (await this.docker(imageExistsArgv(remoteRef), { check: false, signal })).code === 0;
+    const hadIt = (await this.docker(docker.imageExists(remoteRef), { check: false, signal })).code === 0;
     try {
-      const pulled = await this.docker(pullArgv(remoteRef), { check: false, signal });
+      const pulled = await this.docker(docker.pull(remoteRef), { check: false, signal });
       if (pulled.code !== 0)
         throw new RegistryError(
           `Pulling ${remoteRef} to compare it failed: ${this.redact(dockerErrorLine(pulled.stderr))}`,
         );
       const publishedFile = this.scratchFile(`${image.role}-published.tar`);
       const builtFile = this.scratchFile(`${image.role}-built.tar`);
-      await this.docker(saveArgv(remote.configDigest, publishedFile), { signal });
-      await this.docker(saveArgv(localId, builtFile), { signal });
+      await this.docker(docker.save(remote.configDigest, publishedFile), { signal });
+      await this.docker(docker.save(localId, builtFile), { signal });
       const difference = describeDifference(
         await readSavedImage(publishedFile),
         await readSavedImage(builtFile),
@@ -493,7 +472,7 @@ class Release {
         ? { same: false, why: difference }
         : { same: true, how: 'same files, modes, owners and config; only timestamps differ' };
     } finally {
-      if (!hadIt) await this.docker(removeImageArgv(remoteRef), { check: false });
+      if (!hadIt) await this.docker(docker.removeImage(remoteRef), { check: false });
     }
   }
 }

@@ -1,3 +1,4 @@
+import { git } from '../commands/git.js';
 import type { Executor } from '../exec/executor.js';
 
 // Which commit a release is, what it is tagged, and when that commit was made.
@@ -54,12 +55,6 @@ export interface CommitTime {
   from: string;
 }
 
-export function commitTimeArgv(sha: string): string[] {
-  return ['git', 'show', '--no-patch', '--format=%cI', sha, '--'];
-}
-
-export const HEAD_ARGV = ['git', 'rev-parse', '--verify', 'HEAD'];
-
 export function commitTimeFrom(timestamp: string, from: string): CommitTime | undefined {
   const millis = Date.parse(timestamp.trim());
   if (!timestamp.trim() || Number.isNaN(millis)) return undefined;
@@ -100,7 +95,7 @@ export async function lookUpCommitTime(
   event: unknown,
 ): Promise<CommitTimeLookup> {
   const warnings: string[] = [];
-  const head = await executor.run(HEAD_ARGV, { cwd: context, check: false }).catch(() => undefined);
+  const head = await executor.run(git.head(), { cwd: context, check: false }).catch(() => undefined);
   const inGit = head?.code === 0;
   const headSha = head?.stdout.trim().toLowerCase();
   if (inGit && headSha && headSha !== sha) {
@@ -110,7 +105,7 @@ export async function lookUpCommitTime(
     );
   }
   if (inGit) {
-    const shown = await executor.run(commitTimeArgv(sha), { cwd: context, check: false });
+    const shown = await executor.run(git.commitTime(sha), { cwd: context, check: false });
     const time = shown.code === 0 ? commitTimeFrom(shown.stdout, `git (commit ${sha})`) : undefined;
     if (time) return { time, warnings };
   }

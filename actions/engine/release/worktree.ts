@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
+import { git, parsePorcelainZ, type StatusEntry } from '../commands/git.js';
 import type { Executor } from '../exec/executor.js';
 import type { DirtyBuild } from './plan.js';
-import { HEAD_ARGV } from './revision.js';
 
 // Is the build context exactly the commit the tag names? A sha tag can never be replaced, so a work tree
 // with uncommitted changes must not be published under it: it is refused, or (allow-dirty) published under
@@ -15,32 +15,8 @@ export const LISTED_PATHS = 10;
 /** Hex characters of the content hash in a dirty tag. */
 export const FINGERPRINT_LENGTH = 12;
 
-/** The repository root of the context (fails outside a git checkout). */
-export const TOPLEVEL_ARGV = ['git', 'rev-parse', '--show-toplevel'];
-
 /** English messages (to tell "not a repository" apart) and no index lock taken while others may run git. */
 export const GIT_ENV = { LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0' };
-
-/**
- * `git status` of the paths that go into the build, machine-readable: staged and unstaged changes to
- * tracked files, and every untracked file that is not git-ignored (`--untracked-files=all`, so files
- * inside untracked directories are listed one by one). Renames are reported as a deletion plus an
- * addition, so every path that differs is named. Paths come relative to the repository root.
- */
-export function statusArgv(pathspecs: readonly string[]): string[] {
-  return [
-    'git',
-    '--no-optional-locks',
-    'status',
-    '--porcelain=v1',
-    '-z',
-    '--untracked-files=all',
-    '--ignore-submodules=none',
-    '--no-renames',
-    '--',
-    ...pathspecs,
-  ];
-}
 
 /** A path (relative to the repository root, `/`-separated) as a pathspec that matches only itself. */
 export function literalPathspec(path: string): string {
@@ -64,36 +40,6 @@ export function buildPathspecs(top: string, context: string, dockerfile: string)
   if (contextPath && dockerfilePath && below(context, dockerfile) === undefined)
     specs.push(literalPathspec(dockerfilePath));
   return specs;
-}
-
-export interface StatusEntry {
-  /** Status letter in the index (staged), `?` for untracked, ` ` for none. */
-  index: string;
-  /** Status letter in the work tree (not staged). */
-  worktree: string;
-  /** Relative to the repository root; a trailing `/` for an untracked nested repository. */
-  path: string;
-  /** The original path of a rename or copy. */
-  from?: string;
-}
-
-/** Parses `git status --porcelain=v1 -z`: `XY path\0`, with `XY to\0from\0` for renames and copies. */
-export function parsePorcelainZ(output: string): StatusEntry[] {
-  const records = output.split('\0');
-  const entries: StatusEntry[] = [];
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i]!;
-    if (!record) continue;
-    if (record.length < 4 || record[2] !== ' ')
-      throw new Error(`unexpected git status output: ${JSON.stringify(record.slice(0, 80))}`);
-    const entry: StatusEntry = { index: record[0]!, worktree: record[1]!, path: record.slice(3) };
-    if ('RC'.includes(entry.index) || 'RC'.includes(entry.worktree)) {
-      const from = records[++i];
-      if (from) entry.from = from;
-    }
-    entries.push(entry);
-  }
-  return entries;
 }
 
 const WORDS: Record<string, string> = {
@@ -203,7 +149,7 @@ export async function inspectWorkTree(
   dockerfile: string,
 ): Promise<WorkTree> {
   const top = await executor
-    .run(TOPLEVEL_ARGV, { cwd: context, env: GIT_ENV, check: false })
+    .run(git.toplevel(), { cwd: context, env: GIT_ENV, check: false })
     .catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
@@ -219,9 +165,9 @@ export async function inspectWorkTree(
     };
   }
   const root = await realpath(top.stdout.replace(/\n$/, ''));
-  const head = await executor.run(HEAD_ARGV, { cwd: root, env: GIT_ENV, check: false });
+  const head = await executor.run(git.head(), { cwd: root, env: GIT_ENV, check: false });
   const pathspecs = buildPathspecs(root, await realpath(context), await realpath(dockerfile));
-  const status = await executor.run(statusArgv(pathspecs), { cwd: root, env: GIT_ENV, check: false });
+  const status = await executor.run(git.status(pathspecs), { cwd: root, env: GIT_ENV, check: false });
   if (status.code !== 0)
     throw new Error(
       `Cannot tell whether the build context holds its commit unchanged: \`git status\` failed in ${root}: ${status.stderr.trim().split('\n')[0] ?? `exit code ${status.code}`}`,

@@ -1,13 +1,20 @@
-// The gitleaks command lines, and what a finished run means. No I/O here.
+// gitleaks argv lists, and what a finished run means. Pure: no I/O.
 import { stripVTControlCharacters } from 'node:util';
-import type { GitleaksCli } from './cli.js';
+
+/** The commands and flags of the gitleaks at hand (gitleaks/cli.ts reads them from its help). */
+export interface GitleaksDialect {
+  /** `git`/`dir` (8.19 and later) or `detect`/`detect --no-git` (8.0 to 8.18). */
+  style: 'git' | 'detect';
+  /** Long flags the scan commands accept (their own and the global ones). */
+  flags: ReadonlySet<string>;
+}
 
 /** Exit code asked of gitleaks when it finds leaks: distinct from its own failures (1 fatal, 2 panic, 126 flags). */
 export const LEAKS_EXIT_CODE = 99;
 
 export interface ScanCommand {
   binary: string;
-  cli: GitleaksCli;
+  cli: GitleaksDialect;
   /** The repository (history) or directory (working tree) to scan. */
   source: string;
   reportPath: string;
@@ -32,28 +39,35 @@ function common(command: ScanCommand): string[] {
   ];
 }
 
-/**
- * The history scan over exactly `logOpts`: `gitleaks git <source>` (8.19+) or `gitleaks detect --source`
- * (earlier). gitleaks hands the options to `git log -p -U0`, split on spaces.
- */
-export function gitScanArgv(
-  command: ScanCommand & { logOpts: readonly string[]; mergeDiffs?: boolean },
-): string[] {
-  if (command.logOpts.length === 0 || command.logOpts.some((word) => word === '' || /\s/.test(word))) {
-    throw new Error(`log options must be single words: ${JSON.stringify(command.logOpts)}`);
-  }
-  const merges = command.mergeDiffs === false ? [] : [MERGE_DIFFS];
-  const logOpts = `--log-opts=${[...merges, ...command.logOpts].join(' ')}`;
-  return command.cli.style === 'git'
-    ? [command.binary, 'git', ...common(command), logOpts, command.source]
-    : [command.binary, 'detect', ...common(command), logOpts, `--source=${command.source}`];
-}
-
-export function dirScanArgv(command: ScanCommand): string[] {
-  return command.cli.style === 'git'
-    ? [command.binary, 'dir', ...common(command), command.source]
-    : [command.binary, 'detect', '--no-git', ...common(command), `--source=${command.source}`];
-}
+export const gitleaks = {
+  version(binary: string): string[] {
+    return [binary, 'version'];
+  },
+  /** The root help (`command` undefined) or a command's: what the binary can do. */
+  help(binary: string, command?: string): string[] {
+    return command === undefined ? [binary, '--help'] : [binary, command, '--help'];
+  },
+  /**
+   * The history scan over exactly `logOpts`: `gitleaks git <source>` (8.19+) or `gitleaks detect --source`
+   * (earlier). gitleaks hands the options to `git log -p -U0`, split on spaces.
+   */
+  gitScan(command: ScanCommand & { logOpts: readonly string[]; mergeDiffs?: boolean }): string[] {
+    if (command.logOpts.length === 0 || command.logOpts.some((word) => word === '' || /\s/.test(word))) {
+      throw new Error(`log options must be single words: ${JSON.stringify(command.logOpts)}`);
+    }
+    const merges = command.mergeDiffs === false ? [] : [MERGE_DIFFS];
+    const logOpts = `--log-opts=${[...merges, ...command.logOpts].join(' ')}`;
+    return command.cli.style === 'git'
+      ? [command.binary, 'git', ...common(command), logOpts, command.source]
+      : [command.binary, 'detect', ...common(command), logOpts, `--source=${command.source}`];
+  },
+  /** The working-tree scan: `gitleaks dir <source>` (8.19+) or `gitleaks detect --no-git --source`. */
+  dirScan(command: ScanCommand): string[] {
+    return command.cli.style === 'git'
+      ? [command.binary, 'dir', ...common(command), command.source]
+      : [command.binary, 'detect', '--no-git', ...common(command), `--source=${command.source}`];
+  },
+};
 
 export type RunOutcome = { kind: 'completed'; report: string } | { kind: 'failed'; reason: string };
 
