@@ -25,6 +25,7 @@ import type { HostExecutor } from '../exec/executor.js';
 import { HostLink, isTransportFault } from './host-link.js';
 import {
   begin,
+  type BeginResult,
   describePullFailure,
   detectCompose,
   migratorStatus,
@@ -165,8 +166,15 @@ class Deployment {
     }
   }
 
-  /** Runs a step; a cancellation or a lost lease ends the wait at once (the host command is left to finish). */
-  private async step<T>(name: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a step; a cancellation or a lost lease ends the wait at once (the host command is left to
+   * finish). A step `past the commit point` is never interrupted: once the record is sent, it lands.
+   */
+  private async step<T>(
+    name: string,
+    work: () => Promise<T>,
+    { interruptible = true }: { interruptible?: boolean } = {},
+  ): Promise<T> {
     if (this.stop.signal.aborted) throw this.stop.signal.reason;
     const began = Date.now();
     this.log.info(name, 'started');
@@ -175,7 +183,7 @@ class Deployment {
     let onStop: (() => void) | undefined;
     const stopped = new Promise<never>((_, reject) => {
       onStop = () => reject(this.stop.signal.reason);
-      this.stop.signal.addEventListener('abort', onStop, { once: true });
+      if (interruptible) this.stop.signal.addEventListener('abort', onStop, { once: true });
     });
     try {
       return await Promise.race([running, stopped]);
@@ -256,6 +264,7 @@ class Deployment {
       });
     } catch (error) {
       if (isTransportFault(error)) await this.abandonStart(error);
+      else if (this.stop.signal.aborted) await this.undoBeginAfterStop();
       throw error;
     }
     this.phase = 'locked';
@@ -269,6 +278,10 @@ class Deployment {
       );
       this.flavor = await detecting;
     } catch (error) {
+      if (isTransportFault(error)) {
+        await this.abandonStart(error);
+        throw error;
+      }
       // Nothing was changed yet: give the lock back and leave no half-written release behind.
       await this.link.run(host.releaseLock(this.files.lock, this.token)).catch(() => undefined);
       await this.link.run(host.remove(this.releaseDir)).catch(() => undefined);
@@ -305,6 +318,20 @@ class Deployment {
         error ? `attempt ${attempt} failed: ${error.message}` : `reconnected (attempt ${attempt})`,
       ),
     );
+  }
+
+  /**
+   * Cancelled while `begin` ran on the host: it may still take the lock and write the release folder.
+   * Wait for its answer (within the cancel budget) and undo what it did.
+   */
+  private async undoBeginAfterStop(): Promise<void> {
+    const result = (await within(this.inFlight, CANCEL_BUDGET_MS - 1_500)) as BeginResult | undefined;
+    if (result?.kind !== 'begun') return;
+    this.log.info('lock', 'the lock was taken as the cancel arrived: giving it back');
+    await this.link
+      .run(host.releaseLock(this.files.lock, this.token), { timeoutMs: 2_000 })
+      .catch(() => undefined);
+    await this.link.run(host.remove(this.releaseDir), { timeoutMs: 2_000 }).catch(() => undefined);
   }
 
   /** The connection broke while taking the lock: whatever the host did, give the lock back if it is ours. */
@@ -496,7 +523,9 @@ class Deployment {
     await Promise.all(this.background.splice(0));
     const prepared = this.prepareRecord('success', {}, this.files.linkTarget(this.id));
     try {
-      const outcome = await this.step('commit', () => this.writeRecord(prepared));
+      const outcome = await this.step('commit', () => this.writeRecord(prepared), { interruptible: false });
+      if (this.stop.signal.aborted)
+        this.log.warn('commit', 'the cancel came after the commit point: the release stays live');
       this.phase = 'committed';
       this.log.info('done', `release ${this.id} is live`, {
         durationMs: outcome.release.durationMs,
