@@ -6,6 +6,8 @@ import { formatMs, plural } from './report.js';
 import type { ReadinessAttempt, ReadinessCheck, ReadinessResult } from './types.js';
 
 export const HISTORY_LIMIT = 50;
+/** The shortest attempt worth starting after the first. */
+const MIN_ATTEMPT_MS = 25;
 /** Room kept for one last attempt right before the deadline when the next interval would pass it. */
 const LAST_CHANCE_MS = 300;
 
@@ -46,7 +48,9 @@ export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessRe
   while (!check.signal?.aborted) {
     const startedAt = performance.now();
     const left = deadline - startedAt;
-    if (left <= 0) break;
+    // A late timer (a loaded machine) must not end the check on an attempt too short to answer,
+    // which would hide the last real answer behind "timed out after 1 ms".
+    if (left <= 0 || (attempts > 0 && left < Math.min(MIN_ATTEMPT_MS, check.requestTimeoutMs))) break;
     const verdict = await attempt(plan, Math.min(check.requestTimeoutMs, Math.ceil(left)));
     if (verdict.aborted) break;
     attempts++;
