@@ -56,7 +56,8 @@ export function readInputs<S extends Shape>(shape: S, source: InputSource): Inpu
 
 const show = (value: string) => JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
 
-function fail(ctx: z.core.$RefinementCtx<string>, message: string): never {
+/** Fails a field's transform with `message` (readInputs turns it into an InputError naming the input). */
+export function fail(ctx: z.core.$RefinementCtx<string>, message: string): never {
   ctx.addIssue({ code: 'custom', message });
   return z.NEVER as never;
 }

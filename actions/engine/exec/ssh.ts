@@ -1,5 +1,5 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { Channel, ClientChannel } from 'ssh2';
 import { CommandError, type CommandResult, type Executor, type RunOptions } from './executor.js';
 import { verifyHostKey, type HostKeyPolicy } from './host-key.js';
@@ -226,6 +226,8 @@ function tcp(target: Omit<SshTarget, 'jump'>): Promise<Socket> {
 
 async function open(target: Omit<SshTarget, 'jump'>, sock: Channel | Socket): Promise<NodeSSH> {
   let rejection: string | undefined;
+  // Loaded on first connect (a chunk of its own in the bundle): node-ssh and ssh2 cost ~40 ms at start-up.
+  const { NodeSSH } = await import('node-ssh');
   const ssh = new NodeSSH();
   try {
     await ssh.connect({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { input, InputError, readInputs, sensitive, type InputSource } from '../inputs.js';
+import { fail, input, InputError, readInputs, sensitive, type InputSource } from '../inputs.js';
 import { parseBodyExpectation } from './body.js';
 import type { ReadinessCheck } from './types.js';
 import { formatMs } from './report.js';
@@ -15,11 +15,6 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Shorter values cannot be masked without starring unrelated text all over the log. */
 const MIN_MASKED_LENGTH = 4;
 
-function invalid(ctx: z.RefinementCtx, message: string): never {
-  ctx.addIssue({ code: 'custom', message });
-  return z.NEVER as never;
-}
-
 const field = {
   statusSpec: () =>
     z.string().transform((raw, ctx) => {
@@ -27,7 +22,7 @@ const field = {
       try {
         return parseStatusSpec(value) && value;
       } catch (error) {
-        return invalid(ctx, (error as Error).message);
+        return fail(ctx, (error as Error).message);
       }
     }),
 
@@ -38,7 +33,7 @@ const field = {
         parseBodyExpectation(raw);
         return raw;
       } catch (error) {
-        return invalid(ctx, (error as Error).message);
+        return fail(ctx, (error as Error).message);
       }
     }),
 
@@ -49,13 +44,10 @@ const field = {
       try {
         value = JSON.parse(raw);
       } catch (error) {
-        return invalid(
-          ctx,
-          `expected a JSON object such as {"version":"abc123"}: ${(error as Error).message}`,
-        );
+        return fail(ctx, `expected a JSON object such as {"version":"abc123"}: ${(error as Error).message}`);
       }
       if (typeof value !== 'object' || value === null || Array.isArray(value))
-        return invalid(ctx, 'expected a JSON object such as {"version":"abc123"}');
+        return fail(ctx, 'expected a JSON object such as {"version":"abc123"}');
       return value as Record<string, unknown>;
     }),
 
@@ -64,7 +56,7 @@ const field = {
       const value = raw.trim();
       if (!value) return 1;
       if (!/^\d+(\.\d+)?$/.test(value) || Number(value) < 1 || Number(value) > 10)
-        return invalid(
+        return fail(
           ctx,
           `expected a factor from 1 (no backoff) to 10, such as 1.5, got ${JSON.stringify(value)}`,
         );
@@ -79,7 +71,7 @@ const field = {
         for (const [index, { name, value }] of headerLines(raw).entries()) {
           // Never quote the line: it may hold a token.
           if (!name || !HEADER_NAME.test(name))
-            return invalid(ctx, `expected "Name: value" lines; line ${index + 1} has no valid header name`);
+            return fail(ctx, `expected "Name: value" lines; line ${index + 1} has no valid header name`);
           headers[name] = value;
         }
         return headers;

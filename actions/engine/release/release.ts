@@ -17,6 +17,7 @@ import {
   type Role,
   type Tooling,
 } from './plan.js';
+import { lineSplitter } from '../lines.js';
 
 export interface Reporter {
   info(message: string): void;
@@ -102,18 +103,7 @@ export async function allOrNothing<T extends readonly unknown[]>(
 
 /** Splits streamed output into lines and prefixes each, so two builds at once stay readable. */
 export function linePrefixer(prefix: string, write: (text: string) => void) {
-  let partial = '';
-  return {
-    push(chunk: string): void {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) write(`${prefix}${line}\n`);
-    },
-    flush(): void {
-      if (partial) write(`${prefix}${partial}\n`);
-      partial = '';
-    },
-  };
+  return lineSplitter((line) => write(`${prefix}${line}\n`));
 }
 
 export async function detectTooling(executor: Executor, env: Record<string, string>): Promise<Tooling> {
