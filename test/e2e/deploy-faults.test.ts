@@ -278,6 +278,19 @@ describe('deploy-staging under faults', () => {
     expect(record.reason).toMatch(/previous release answers ready again/);
   });
 
+  it('5b: a crash early in a long ready-stable-for rolls back at once, not when the window ends', async () => {
+    const { fixture, port } = await hostRunningA('crash-early');
+    await fixture.write('.env.production', 'CRASH_AFTER_READY=1\n');
+    const began = Date.now();
+    const run = await deployViaProxy(fixture, port, releaseB, { 'ready-stable-for': '60s' });
+    expect(run.code).toBe(1);
+    expect(Date.now() - began).toBeLessThan(45_000);
+    const record = await expectSettled(fixture, port, run, { sha: releaseB.sha, status: 'rolled_back' });
+    expect(record.reason).toMatch(
+      /^the app container (restarted \(restart count 0 → 1\)|is restarting \(exit code 1\)) within 60 s of its first ready answer/,
+    );
+  });
+
   it('6: an unwritable audit.log after the switch does not undo a committed release', async () => {
     const { fixture, port } = await hostRunningA('audit');
     await fixture.ssh.run(['chmod', '0400', `${fixture.deployPath}/.deployer/audit.log`]);

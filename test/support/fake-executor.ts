@@ -23,6 +23,12 @@
 //     host ran the command). Hooks and promises on command start/end replace sleeps.
 //   - A scene set up by a real deploy can be copied (FakeHost.clone) so that many tests start
 //     from it without paying for that deploy again: process starts are what costs time here.
+//   - `docker events` (the app watch's one stream per window) is answered from an event log the
+//     model keeps as its containers are created, die, restart, turn unhealthy or are removed: the
+//     events since `--since` first, then each as it happens, until `--until` passes, when the stream
+//     ends by itself as on a real host (an abort only stops the engine waiting for it). Its host
+//     script (`host.eventWindow`) runs for real with `printf` in place of `docker events`, so the
+//     window it computes from the host's clock is the one the model applies.
 //   - Readiness is asked over real HTTP (the 'url' endpoint kind) from a node:http server on
 //     127.0.0.1 that answers according to the model: 200 while the service's running container's
 //     image is ready, 503 while it is not, a dropped connection when nothing runs.
@@ -80,6 +86,7 @@ function wrapper(label: string, argv: string[]): [string, Wrapper] {
 const WRAPPERS = new Map<string, Wrapper>([
   wrapper('fenced', hostScripts.fenced(FENCE, [INNER], DIR)),
   wrapper('start-migrator', hostScripts.startMigrator(FENCE, { project: 'p', service: 's' }, [INNER], DIR)),
+  wrapper('event-window', hostScripts.eventWindow('2000-01-01T00:00:00Z', 1, [INNER])),
   wrapper(
     'registry-login',
     hostScripts.withRegistryLogin(FENCE, '/c', { server: 'r', username: 'u' }, [INNER], DIR),
@@ -169,6 +176,8 @@ export class FakeContainer {
   restartCount = 0;
   startedAt = new Date().toISOString();
   logs = '';
+  /** Where its events go (set by the host that runs it): the log `docker events` answers from. */
+  onEvent?: (container: FakeContainer, action: string, attributes?: Record<string, string>) => void;
   private stoppedWith!: () => void;
   /** Settles when the container stops (or is removed). */
   readonly stopped = new Promise<void>((resolve) => (this.stoppedWith = resolve));
@@ -201,13 +210,31 @@ export class FakeContainer {
   exit(exitCode: number): void {
     this.status = 'exited';
     this.exitCode = exitCode;
+    this.onEvent?.(this, 'die', { exitCode: String(exitCode) });
     this.stoppedWith();
   }
 
+  /** The process crashed with `exitCode`; its restart policy has Docker start it again after a back-off (`restart`). */
+  crash(exitCode = 1): void {
+    this.status = 'restarting';
+    this.exitCode = exitCode;
+    this.onEvent?.(this, 'die', { exitCode: String(exitCode) });
+  }
+
   /** The process crashed and Docker restarted it: same container, new start time, one more restart. */
-  restart(): void {
+  restart(exitCode = 1): void {
+    if (this.status !== 'restarting') this.crash(exitCode);
+    this.status = 'running';
+    this.exitCode = 0;
     this.restartCount++;
-    this.startedAt = new Date(Date.parse(this.startedAt) + 1000).toISOString();
+    // Later than the last start, and never ahead of the host's clock.
+    this.startedAt = new Date(Math.max(Date.now(), Date.parse(this.startedAt) + 1)).toISOString();
+    this.onEvent?.(this, 'start');
+  }
+
+  /** Its health check failed often enough in a row: Docker says so (and restarts nothing). */
+  unhealthy(): void {
+    this.onEvent?.(this, 'health_status: unhealthy');
   }
 }
 
@@ -351,6 +378,9 @@ export class FakeHost {
   private connections = 0;
   private readonly executors = new Map<number, FakeExecutor>();
   private readonly processes = new Set<Promise<CommandResult>>();
+  /** What `docker events` replays (from --since) and the streams open now, fed each new event. */
+  private readonly eventLog: FakeEvent[] = [];
+  private readonly eventStreams = new Set<(event?: FakeEvent) => void>();
   private refusals: string[] = [];
   private ended = 0;
   private nextId = 1;
@@ -399,6 +429,7 @@ export class FakeHost {
         startedAt: c.startedAt,
         logs: c.logs,
       });
+      twin.onEvent = copy.logEvent;
       copy.containers.push(twin);
     }
     copy.nextId = this.nextId;
@@ -426,7 +457,8 @@ export class FakeHost {
 
   async dispose(): Promise<void> {
     // A script whose connection dropped still runs to its end, as on a real host: let it finish
-    // before its files go.
+    // before its files go. Event streams would end with their windows: they end now.
+    for (const stream of [...this.eventStreams]) stream();
     await Promise.allSettled(this.processes);
     for (const server of this.servers) {
       server.closeAllConnections();
@@ -624,6 +656,12 @@ export class FakeHost {
   async execute(command: RecordedCommand, options: RunOptions): Promise<CommandResult> {
     const wrap = labelOf(command.argv).wrapper;
     if (!wrap) return this.dispatch(command.argv, options);
+    if (wrap.label === 'event-window') {
+      // The script computes the window (`--until` from the host's clock): `printf` says what it would add.
+      const window = await this.local([...command.argv.slice(0, 4 + wrap.leading), 'printf', '%s\\n'], {});
+      if (window.code !== 0) return window;
+      return this.dispatch([...command.inner!, ...window.stdout.split('\n').filter(Boolean)], options);
+    }
     const positional = command.argv.slice(4);
     if (wrap.label === 'start-migrator') this.writeBusy(positional[2]!, positional[3]!);
     // The script itself decides (fence, busy migrator, login, folder); `true` stands for its command.
@@ -709,8 +747,30 @@ export class FakeHost {
 
   private remove(container: FakeContainer): void {
     this.containers.splice(this.containers.indexOf(container), 1);
-    if (container.running) container.exit(137);
+    if (container.running) {
+      this.logEvent(container, 'kill', { signal: '9' });
+      container.exit(137);
+    }
+    this.logEvent(container, 'destroy');
   }
+
+  /** A container event, as the daemon logs it: kept for `--since` and passed to the streams open now. */
+  private readonly logEvent = (
+    container: FakeContainer,
+    action: string,
+    attributes: Record<string, string> = {},
+  ): void => {
+    const event: FakeEvent = {
+      time: Date.now(),
+      action,
+      id: container.id,
+      name: container.name,
+      image: container.image,
+      attributes,
+    };
+    this.eventLog.push(event);
+    for (const stream of [...this.eventStreams]) stream(event);
+  };
 
   private create(
     project: string,
@@ -731,7 +791,10 @@ export class FakeHost {
       image,
       this.images().get(image) ?? imageIdOf(image),
     );
+    container.onEvent = this.logEvent;
     this.containers.push(container);
+    this.logEvent(container, 'create');
+    this.logEvent(container, 'start');
     return container;
   }
 
@@ -870,6 +933,67 @@ export class FakeHost {
 
   // ----- Docker CLI ----------------------------------------------------------------------------
 
+  /**
+   * `docker events`: the logged events from `--since`, then each as it happens, until `--until`
+   * passes on the host's clock; then it ends by itself, whether or not anyone still waits for it.
+   */
+  private async events(args: readonly string[], options: RunOptions): Promise<CommandResult> {
+    const valueOf = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+    const format = valueOf('--format');
+    if (format !== '{{json .}}')
+      return { code: 125, stdout: '', stderr: `fake docker events: format ${format} is not emulated\n` };
+    const since = instant(valueOf('--since')) ?? Date.now();
+    const until = instant(valueOf('--until'));
+    if (until === undefined) throw new Error('fake docker events: a stream without --until never ends');
+    const filters = new Map<string, string[]>();
+    for (const [i, arg] of args.entries()) {
+      if (args[i - 1] !== '--filter') continue;
+      const [key = '', ...value] = arg.split('=');
+      if (!['type', 'container', 'event'].includes(key))
+        throw new Error(`fake docker events: filter ${arg} is not emulated`);
+      filters.set(key, [...(filters.get(key) ?? []), value.join('=')]);
+    }
+    const wanted = (event: FakeEvent) =>
+      event.time >= since &&
+      event.time <= until &&
+      (filters.get('type') ?? ['container']).includes('container') &&
+      (filters
+        .get('container')
+        ?.some(
+          (ref) => ref === event.id || ref === event.name || (ref.length >= 12 && event.id.startsWith(ref)),
+        ) ??
+        true) &&
+      (filters
+        .get('event')
+        ?.some(
+          (name) => name === event.action || (FUZZY_EVENTS.has(name) && event.action.startsWith(name)),
+        ) ??
+        true);
+    let stdout = '';
+    const emit = (event: FakeEvent) => {
+      if (!wanted(event)) return;
+      const line = `${eventJson(event)}\n`;
+      stdout += line;
+      options.onStdout?.(line);
+    };
+    for (const event of this.eventLog) emit(event);
+    await new Promise<void>((resolve) => {
+      // Output reaches the engine a turn later, as over a network; the end comes after what came before it.
+      const stream = (event?: FakeEvent) => {
+        if (event) setImmediate(() => emit(event));
+        else end();
+      };
+      const end = () => {
+        clearTimeout(timer);
+        this.eventStreams.delete(stream);
+        setImmediate(resolve);
+      };
+      const timer = setTimeout(end, Math.max(0, until - Date.now()));
+      this.eventStreams.add(stream);
+    });
+    return { code: 0, stdout, stderr: '' };
+  }
+
   private async docker(args: readonly string[], options: RunOptions): Promise<CommandResult> {
     const fail = (stderr: string, code = 1, stdout = ''): CommandResult => ({
       code,
@@ -966,6 +1090,8 @@ export class FakeHost {
         if (rest.includes('--follow')) await c.stopped;
         return { code: 0, stdout: text, stderr: '' };
       }
+      case 'events':
+        return this.events(rest, options);
       case 'rm': {
         const c = this.byRef(targets[0] ?? '');
         if (!c) return fail(`Error response from daemon: No such container: ${targets[0]}`);
@@ -980,6 +1106,42 @@ export class FakeHost {
         return fail(`fake docker: ${sub} is not emulated`, 125);
     }
   }
+}
+
+/** A container event in the fake daemon's log; `time` in ms since the epoch. */
+interface FakeEvent {
+  time: number;
+  action: string;
+  id: string;
+  name: string;
+  image: string;
+  attributes: Record<string, string>;
+}
+
+/** `docker events` matches `health_status` (and the exec events) without a status as a prefix. */
+const FUZZY_EVENTS = new Set(['health_status', 'exec_create', 'exec_start']);
+
+/** A `--since`/`--until` value: Unix seconds, or a date and time (RFC 3339). */
+function instant(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value);
+  if (Number.isNaN(ms)) throw new Error(`fake docker events: ${value} is not a time`);
+  return ms;
+}
+
+/** An event as `docker events --format '{{json .}}'` prints it. */
+function eventJson(event: FakeEvent): string {
+  return JSON.stringify({
+    status: event.action,
+    id: event.id,
+    from: event.image,
+    Type: 'container',
+    Action: event.action,
+    Actor: { ID: event.id, Attributes: { image: event.image, name: event.name, ...event.attributes } },
+    scope: 'local',
+    time: Math.floor(event.time / 1000),
+    timeNano: event.time * 1e6,
+  });
 }
 
 /** One connection to a FakeHost, as the engine sees an SshExecutor. */

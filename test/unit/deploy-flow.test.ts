@@ -8,7 +8,14 @@ import { ConnectionLostError } from '../../actions/engine/exec/ssh.js';
 import { LockTimeoutError } from '../../actions/engine/state/lock.js';
 import type { ReleaseRecord } from '../../actions/engine/state/release.js';
 import { FakeHost, type RecordedCommand } from '../support/fake-executor.js';
-import { DeployFixture, PROJECT, release, TestLog, type DeployResult } from '../support/fake-deploy.js';
+import {
+  DeployFixture,
+  PROJECT,
+  READINESS,
+  release,
+  TestLog,
+  type DeployResult,
+} from '../support/fake-deploy.js';
 
 const A = release('a');
 const B = release('b');
@@ -282,6 +289,117 @@ describe('a release that fails', () => {
     expect(recordOf(result)).toMatchObject({ status: 'failed', migration: 'not-run' });
     expect(fixture.runningImages()).toEqual([A.appImage]);
     expectUnlocked();
+  });
+});
+
+describe('the app container, watched through docker events', () => {
+  /** How long the deploy's step took. */
+  function stepMs(result: DeployResult, step: string): number {
+    return result.recorded!.steps.find((s) => s.step === step)!.ms;
+  }
+
+  const app = () => fixture.host.service(PROJECT, 'app')[0]!;
+  const longReadiness = { readiness: { settings: { ...READINESS, timeoutMs: 10_000 } } };
+
+  it('an app that exits while readiness is checked ends the wait at once, naming the exit code', async () => {
+    const first = await runningA();
+    fixture.host.app(B.appImage, { ready: false });
+    fixture.host.on('docker events', () => app().exit(3));
+    const result = await fixture.deploy(B, { overrides: longReadiness });
+
+    const record = recordOf(result);
+    expect(record.status).toBe('rolled_back');
+    expect(record.reason).toMatch(
+      /^the app container exited \(exit code 3\); the previous release answers ready again/,
+    );
+    expect(stepMs(result, 'ready')).toBeLessThan(5_000);
+    expect(fixture.state().current?.id).toBe(first.id);
+  });
+
+  it('an app in a crash loop, or crashed and restarted already, ends the wait too', async () => {
+    await runningA();
+    fixture.host.app(B.appImage, { ready: false });
+    fixture.host.on('docker events', () => app().crash(2));
+    const looping = await fixture.deploy(B, { overrides: longReadiness });
+    expect(recordOf(looping).reason).toMatch(/^the app container is restarting \(exit code 2\);/);
+
+    await runningA();
+    fixture.host.app(B.appImage, { ready: false });
+    // Back up before any poll could have seen it down: the event says so all the same.
+    fixture.host.on('docker events', () => app().restart(4));
+    const restarted = await fixture.deploy(B, { overrides: longReadiness });
+    expect(recordOf(restarted).reason).toMatch(/^the app container restarted \(restart count 0 → 1\);/);
+    expect(stepMs(restarted, 'ready')).toBeLessThan(5_000);
+  });
+
+  it('a lost connection ends the readiness wait, and the deploy reconnects to roll back', async () => {
+    await runningA();
+    fixture.host.app(B.appImage, { ready: false });
+    fixture.host.on('docker events', (command) => fixture.host.connectionOf(command)!.drop());
+    const result = await fixture.deploy(B, { overrides: longReadiness });
+
+    const record = recordOf(result);
+    expect(record.status).toBe('rolled_back');
+    expect(record.reason).toMatch(/^the SSH connection was lost; the previous release answers ready again/);
+    expect(stepMs(result, 'ready')).toBeLessThan(5_000);
+    expect(result.log.text).toContain('reconnected (attempt 1)');
+  });
+
+  it('an app that exits or turns unhealthy within ready-stable-for is rolled back without waiting the window out', async () => {
+    for (const [act, reason] of [
+      [
+        () => app().exit(1),
+        /^the app container is exited \(exit code 1\) within 10 s of its first ready answer;/,
+      ],
+      [
+        () => app().unhealthy(),
+        /^the app container is unhealthy \(its Docker health check fails\) within 10 s/,
+      ],
+    ] as const) {
+      await runningA();
+      const log = new TestLog();
+      log.on('stable: started', () => fixture.host.on('docker events', act));
+      const result = await fixture.deploy(B, { log, overrides: { policy: { readyStableForMs: 10_000 } } });
+
+      expect(recordOf(result).status).toBe('rolled_back');
+      expect(recordOf(result).reason).toMatch(reason);
+      expect(stepMs(result, 'stable')).toBeLessThan(5_000);
+      expect(fixture.runningImages()).toEqual([A.appImage]);
+    }
+  });
+
+  it('ready and stable cost the same few commands however long they take: no polling', async () => {
+    const counts: Array<Record<string, number>> = [];
+    for (const [stableMs, attempts] of [
+      [100, 1],
+      [1_500, 40],
+    ] as const) {
+      await runningA();
+      // Not ready until the watch is on the host, then for `attempts` more answers (20 ms apart).
+      fixture.host.app(B.appImage, { ready: false });
+      let watched = false;
+      let asked = 0;
+      fixture.host.on('docker events', () => (watched = true));
+      fixture.host.onAppRequest = ({ container }) => {
+        if (container?.image === B.appImage && watched && ++asked >= attempts)
+          fixture.host.app(B.appImage, {});
+      };
+      const from = fixture.host.commands.length;
+      const result = await fixture.deploy(B, {
+        overrides: { ...longReadiness, policy: { readyStableForMs: stableMs } },
+      });
+
+      expect(recordOf(result).status, result.error?.message).toBe('success');
+      const watch = fixture.host.filter(/^docker (ps|inspect)$|docker events$/, from);
+      const count: Record<string, number> = {};
+      for (const command of watch) count[command.label] = (count[command.label] ?? 0) + 1;
+      counts.push(count);
+      // Both streams start at the container's own start, in the daemon's time.
+      expect(sent(from, 'docker events').map((c) => c.argv[4])).toEqual([app().startedAt, app().startedAt]);
+    }
+    // Readiness: ps + inspect + events; stability: ps + inspect + events + the final inspect.
+    const expected = { 'docker ps': 2, 'docker inspect': 3, 'event-window: docker events': 2 };
+    expect(counts).toEqual([expected, expected]);
   });
 });
 

@@ -66,6 +66,50 @@ export function parseContainerStates(stdout: string): ContainerState[] {
     .map((line) => JSON.parse(line) as ContainerState);
 }
 
+/** What `docker events --format '{{json .}}'` prints per container event: the fields the deploy reads. */
+interface EventJson {
+  Type?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+/** One container event: `die` (with the exit code), `oom`, `restart`, `destroy`, `health_status: unhealthy`… */
+export interface ContainerEvent {
+  action: string;
+  /** The container's full id. */
+  id: string;
+  /** What a `die` event says the process exited with. */
+  exitCode?: number;
+}
+
+/** The health check's verdict among the events `docker.containerEvents` follows. */
+export const UNHEALTHY = 'health_status: unhealthy';
+
+/**
+ * The events that end a container's run (`die`: exited or crashed, before any restart; `restart`;
+ * `destroy`), say it ran out of memory (`oom`, before its `die`), or that its health check fails.
+ */
+const WATCHED_EVENTS = ['die', 'oom', 'restart', 'destroy', UNHEALTHY];
+
+/** One line of `docker events --format '{{json .}}'`; anything else (another kind of object, a blank or broken line) is undefined. */
+export function parseContainerEvent(line: string): ContainerEvent | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const event = parsed as EventJson | null;
+  if (event?.Type !== 'container' || typeof event.Action !== 'string' || typeof event.Actor?.ID !== 'string')
+    return undefined;
+  const exitCode = event.Actor.Attributes?.exitCode;
+  return {
+    action: event.Action,
+    id: event.Actor.ID,
+    ...(exitCode !== undefined && /^\d+$/.test(exitCode) ? { exitCode: Number(exitCode) } : {}),
+  };
+}
+
 /** `docker ps --quiet` output: one container id per line. */
 export function parseIds(stdout: string): string[] {
   return stdout
@@ -102,6 +146,23 @@ export const docker = {
       projectFilter,
       '--filter',
       `label=com.docker.compose.service=${service}`,
+    ];
+  },
+  /**
+   * Streams one container's events that matter to a deploy (WATCHED_EVENTS) as JSON lines, read by
+   * `parseContainerEvent`. Unbounded as it is: `host.eventWindow` adds `--since` and `--until`.
+   */
+  containerEvents(id: string): string[] {
+    return [
+      'docker',
+      'events',
+      '--filter',
+      'type=container',
+      '--filter',
+      `container=${id}`,
+      ...WATCHED_EVENTS.flatMap((event) => ['--filter', `event=${event}`]),
+      '--format',
+      '{{json .}}',
     ];
   },
   /** Streams a container's output until it stops. */

@@ -168,6 +168,23 @@ echo "$found"`,
     );
   },
 
+  /**
+   * Runs `argv` (a `docker events`) over a window of the daemon's events: from `since` (a time the
+   * daemon gave, e.g. a container's StartedAt: no clock skew, nothing missed before the command
+   * starts) until the host's clock says `seconds` more have passed. So the command ends by itself on
+   * the host, whatever becomes of the connection that started it.
+   */
+  eventWindow(since: string, seconds: number, argv: readonly string[]): string[] {
+    return sh(
+      `since=$1; seconds=$2; shift 2
+case $seconds in ''|*[!0-9]*) echo "not a number of seconds: $seconds" >&2; exit 2 ;; esac
+exec "$@" --since "$since" --until "$(( $(date +%s) + seconds ))"`,
+      since,
+      String(seconds),
+      ...argv,
+    );
+  },
+
   /** Runs `argv` only while the lock carries `token`: the check and the act are one command on the host. */
   fenced(fence: Fence, argv: readonly string[], cwd?: string): string[] {
     return sh(

@@ -1,8 +1,16 @@
 import { compose, type ComposeProject } from '../commands/compose.js';
-import type { ContainerState } from '../commands/docker.js';
+import {
+  docker,
+  parseContainerEvent,
+  UNHEALTHY,
+  type ContainerEvent,
+  type ContainerState,
+} from '../commands/docker.js';
+import { host } from '../commands/host.js';
 import type { Executor, HostExecutor } from '../exec/executor.js';
 import { lastLines } from '../exec/executor.js';
 import type { EventLog } from '../events.js';
+import { lineSplitter } from '../lines.js';
 import { pause } from '../pause.js';
 import {
   describeEndpoint,
@@ -13,7 +21,7 @@ import {
   type ReadinessResult,
   type ReadinessSettings,
 } from '../readiness/index.js';
-import { serviceContainers } from '../state/containers.js';
+import { containerState, serviceContainers } from '../state/containers.js';
 import type { DeployRequest } from '../types/deploy.js';
 
 interface WatchContext {
@@ -38,29 +46,47 @@ export async function waitForNewRelease(
   context: WatchContext,
   next: ComposeProject,
 ): Promise<ReadinessResult> {
+  const settings = request.readiness.settings;
+  const app = request.target.services.app;
   const watcher = new AbortController();
-  const signals = [watcher.signal, ...(context.signal ? [context.signal] : [])];
   let exitReason: string | undefined;
-  const watching = (async () => {
-    await pause(500, watcher.signal);
+  const giveUp = (reason: string) => {
+    if (watcher.signal.aborted) return;
+    exitReason = reason;
+    watcher.abort();
+  };
+  // Readiness through a dead tunnel can only fail: stop then and let the deploy reconnect. A local
+  // check, no command.
+  void (async () => {
     while (!watcher.signal.aborted) {
-      const state = await appContainerState(context.executor, request, next).catch(() => undefined);
-      if (watcher.signal.aborted) return;
-      if (context.executor.lost) {
-        // Readiness through a dead tunnel can only fail: stop now and let the deploy reconnect.
-        exitReason = 'the SSH connection was lost';
-        watcher.abort();
-        return;
-      }
-      if (state && (state.status === 'exited' || state.status === 'dead' || state.restarting)) {
-        exitReason = `the ${request.target.services.app} container ${state.restarting ? 'is restarting' : 'exited'} (exit code ${state.exitCode})`;
-        watcher.abort();
-        return;
-      }
-      await pause(500, watcher.signal);
+      if (context.executor.lost) return giveUp('the SSH connection was lost');
+      await pause(250, watcher.signal);
     }
   })();
-  const settings = request.readiness.settings;
+  // The app container's events for as long as readiness may take: one command, no polling.
+  void (async () => {
+    const first = await appContainerState(context.executor, request, next).catch(() => undefined);
+    if (!first || watcher.signal.aborted) return;
+    if (first.restarting || first.status === 'exited' || first.status === 'dead')
+      return giveUp(`the ${app} container ${change(first, first, undefined, () => 'exited')}`);
+    const seen = await followEvents(context.executor, first, settings.timeoutMs, watcher.signal);
+    if (watcher.signal.aborted) return;
+    if (seen.failure && !seen.broke)
+      context.log.warn(
+        'ready',
+        `the ${app} container is not watched while readiness is checked: ${seen.failure}`,
+      );
+    if (!seen.trouble) return;
+    const now = await containerState(context.executor, first.id).then(
+      (state) => ({ state }),
+      () => undefined,
+    );
+    // Without an answer (the connection's loss is the other watch's), the event alone says it exited.
+    const reason = now
+      ? change(first, now.state, seen, () => 'exited')
+      : `exited ${exit(seen, seen.trouble.exitCode)}`;
+    if (reason) giveUp(`the ${app} container ${reason}`);
+  })();
   context.log.info(
     'ready',
     `waiting up to ${formatMs(settings.timeoutMs)} for ${describeEndpoint(request.readiness.endpoint, context.executor.where)} to answer ${parseStatusSpec(settings.expectedStatus).text}`,
@@ -69,7 +95,7 @@ export async function waitForNewRelease(
     const result = await waitUntilReady({
       ...settings,
       ...endpointCheck(request.readiness.endpoint, context.executor),
-      signal: AbortSignal.any(signals),
+      signal: AbortSignal.any([watcher.signal, ...(context.signal ? [context.signal] : [])]),
       onAttempt: (attempt) => {
         if (!attempt.ok) context.log.info('ready', `attempt ${attempt.number}: ${attempt.outcome}`);
       },
@@ -78,15 +104,17 @@ export async function waitForNewRelease(
     if (exitReason && !result.ready) return { ...result, reason: exitReason };
     return result;
   } finally {
-    // An in-flight container check is not waited for: its answer no longer matters.
+    // Stops waiting for the event stream (it ends by itself on the host when its window closes)
+    // and for a container check in flight: their answers no longer matter.
     watcher.abort();
-    void watching;
   }
 }
 
 /**
  * After the first ready answer: the app container must stay the same container, running, with the
- * same restart count and start time for `ms` (checked every 250 ms), or the release is not stable.
+ * same restart count and start time for `ms`, or the release is not stable. Its events are followed
+ * on the host for that window (cut short by one that ends its run or says its health check fails),
+ * then one `docker inspect` confirms it is still the same run.
  */
 export async function watchStability(
   executor: Executor,
@@ -101,28 +129,113 @@ export async function watchStability(
       stable: false,
       reason: `after the switch ${request.target.services.app} runs ${first?.image ?? 'nothing'}, not ${request.release.appImage}`,
     };
-  const until = Date.now() + ms;
-  let now: ContainerState | undefined = first;
-  for (;;) {
-    if (
-      now?.id !== first.id ||
-      now.status !== 'running' ||
-      now.restarting ||
-      now.restartCount !== first.restartCount ||
-      now.startedAt !== first.startedAt
-    ) {
-      return {
-        stable: false,
-        reason: `the ${request.target.services.app} container ${now?.status === 'running' && now.restartCount !== first.restartCount ? `restarted (restart count ${first.restartCount} → ${now.restartCount})` : `is ${now?.restarting ? 'restarting' : (now?.status ?? 'gone')} (exit code ${now?.exitCode ?? '?'})`} within ${Math.round(ms / 100) / 10} s of its first ready answer`,
-      };
-    }
-    if (Date.now() >= until) return { stable: true };
-    await pause(Math.min(250, until - Date.now()), signal);
-    if (signal.aborted) throw signal.reason;
-    now = await appContainerState(executor, request, project);
-  }
+  const unstable = (reason: string) => ({
+    stable: false as const,
+    reason: `the ${request.target.services.app} container ${reason} within ${Math.round(ms / 100) / 10} s of its first ready answer`,
+  });
+  const isStatus = (status: string) => `is ${status}`;
+  const already = change(first, first, undefined, isStatus);
+  if (already) return unstable(already);
+  if (ms <= 0) return { stable: true };
+  const stopFollowing = new AbortController();
+  const cutShort = new AbortController();
+  let seen: Seen | undefined;
+  void followEvents(executor, first, ms, AbortSignal.any([stopFollowing.signal, signal])).then((result) => {
+    seen = result;
+    // A lost connection or a passed deadline: the check below fails with it.
+    if (result.trouble || result.broke) cutShort.abort();
+  });
+  await pause(ms, AbortSignal.any([cutShort.signal, signal]));
+  stopFollowing.abort();
+  if (signal.aborted) throw signal.reason;
+  const reason = change(first, await containerState(executor, first.id), seen, isStatus);
+  return reason ? unstable(reason) : { stable: true };
 }
 
+/** What a container's event stream brought. */
+interface Seen {
+  /** The first event that ended the container's run (die, restart, destroy) or says it is unhealthy. */
+  trouble?: ContainerEvent;
+  /** An `oom` came before it. */
+  oom: boolean;
+  /** Why the stream could not be followed to its end. */
+  failure?: string;
+  /** It broke off (lost connection, deadline) rather than `docker events` failing. */
+  broke?: boolean;
+}
+
+/**
+ * Follows `container`'s events on the host from its own start (the daemon's time) for `ms`, in whole
+ * seconds of the host's clock and one more. Settles at the first event that ends its run or says its
+ * health check fails, or when the stream ends. The stream ends by itself on the host when its window
+ * closes: aborting `signal` only stops waiting for it.
+ */
+function followEvents(
+  executor: Executor,
+  container: ContainerState,
+  ms: number,
+  signal: AbortSignal,
+): Promise<Seen> {
+  return new Promise((resolve) => {
+    let oom = false;
+    let trouble: ContainerEvent | undefined;
+    const lines = lineSplitter((line) => {
+      const event = parseContainerEvent(line);
+      if (event?.id !== container.id || trouble) return;
+      if (event.action === 'oom') oom = true;
+      else {
+        trouble = event;
+        resolve({ trouble, oom });
+      }
+    });
+    const argv = host.eventWindow(
+      container.startedAt,
+      Math.ceil(ms / 1000) + 1,
+      docker.containerEvents(container.id),
+    );
+    executor.run(argv, { check: false, signal, onStdout: (chunk) => lines.push(chunk) }).then(
+      (result) => {
+        lines.flush();
+        resolve({
+          trouble,
+          oom,
+          ...(result.code === 0
+            ? {}
+            : {
+                failure: `\`docker events\` failed with exit code ${result.code}: ${lastLines(result.stderr, 3)}`,
+              }),
+        });
+      },
+      (error: Error) => resolve({ trouble, oom, failure: error.message, broke: true }),
+    );
+  });
+}
+
+/**
+ * How the container's run changed since `first` (undefined: it did not), in the words both watches
+ * put after "the app container"; `stopped` names a stopped one ("exited", "is exited").
+ */
+function change(
+  first: ContainerState,
+  now: ContainerState | undefined,
+  seen: Seen | undefined,
+  stopped: (status: string) => string,
+): string | undefined {
+  if (now?.id !== first.id) return `is gone ${exit(seen, seen?.trouble?.exitCode)}`;
+  if (now.restarting) return `is restarting ${exit(seen, now.exitCode)}`;
+  if (now.status !== 'running') return `${stopped(now.status)} ${exit(seen, now.exitCode)}`;
+  if (now.restartCount !== first.restartCount)
+    return `restarted (restart count ${first.restartCount} → ${now.restartCount})`;
+  if (now.startedAt !== first.startedAt) return `restarted (started again at ${now.startedAt})`;
+  if (seen?.trouble?.action === UNHEALTHY) return 'is unhealthy (its Docker health check fails)';
+  return undefined;
+}
+
+function exit(seen: Seen | undefined, code: number | undefined): string {
+  return `(exit code ${code ?? '?'}${seen?.oom ? ', out of memory' : ''})`;
+}
+
+/** The app container now, stopped ones too (docker ps + docker inspect). */
 async function appContainerState(
   executor: Executor,
   request: DeployRequest,

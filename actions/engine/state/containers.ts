@@ -20,3 +20,9 @@ export async function serviceContainers(
   const { stdout } = await executor.run(docker.inspectContainers(ids), { check: false });
   return parseContainerStates(stdout);
 }
+
+/** One container by id as `docker inspect` sees it, in one command; undefined when it is gone. */
+export async function containerState(executor: Executor, id: string): Promise<ContainerState | undefined> {
+  const { stdout } = await executor.run(docker.inspectContainers([id]), { check: false });
+  return parseContainerStates(stdout)[0];
+}
