@@ -3,7 +3,14 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = new URL('../../docs/benchmarks/', import.meta.url).pathname;
-const order = ['release-image', 'deploy-staging', 'ssh-command-cost', 'verify-ready', 'gitleaks-gate'];
+const order = [
+  'release-image',
+  'deploy-staging',
+  'ssh-command-cost',
+  'verify-ready',
+  'gitleaks-gate',
+  'cold-start',
+];
 const names = readdirSync(dir)
   .filter((name) => name.endsWith('.md'))
   .map((name) => name.slice(0, -3))
