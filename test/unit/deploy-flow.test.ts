@@ -368,6 +368,25 @@ describe('the app container, watched through docker events', () => {
     }
   });
 
+  it('says so when docker events cannot be followed, and lets the state at the end of the window decide', async () => {
+    await runningA();
+    const log = new TestLog();
+    log.on('stable: started', () =>
+      fixture.host.inject('docker events', {
+        kind: 'fail',
+        code: 1,
+        stderr: 'Error response from daemon: no\n',
+      }),
+    );
+    const result = await fixture.deploy(B, { log });
+
+    expect(recordOf(result).status, result.error?.message).toBe('success');
+    expect(result.log.text).toMatch(
+      /stable: the app container's events could not be followed \(`docker events` failed with exit code 1: Error response from daemon: no\); its state at the end of the window decides/,
+    );
+    expect(fixture.runningImages()).toEqual([B.appImage]);
+  });
+
   it('ready and stable cost the same few commands however long they take: no polling', async () => {
     const counts: Array<Record<string, number>> = [];
     for (const [stableMs, attempts] of [

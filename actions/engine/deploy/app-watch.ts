@@ -122,6 +122,7 @@ export async function watchStability(
   project: ComposeProject,
   ms: number,
   signal: AbortSignal,
+  warn: (message: string) => void = () => undefined,
 ): Promise<{ stable: true } | { stable: false; reason: string }> {
   const first = await appContainerState(executor, request, project);
   if (!first || first.image !== request.release.appImage)
@@ -148,6 +149,10 @@ export async function watchStability(
   await pause(ms, AbortSignal.any([cutShort.signal, signal]));
   stopFollowing.abort();
   if (signal.aborted) throw signal.reason;
+  if (seen?.failure && !seen.broke)
+    warn(
+      `the ${request.target.services.app} container's events could not be followed (${seen.failure}); its state at the end of the window decides`,
+    );
   const reason = change(first, await containerState(executor, first.id), seen, isStatus);
   return reason ? unstable(reason) : { stable: true };
 }

@@ -510,6 +510,7 @@ class Deployment {
         this.project,
         this.request.policy.readyStableForMs,
         this.stop.signal,
+        (message) => this.log.warn('stable', message),
       ),
     );
     if (!verdict.stable) {
