@@ -5,7 +5,6 @@ import { existsSync, rmSync } from 'node:fs';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
 import { get } from '../support/http.js';
 import { HostFixture } from '../support/host.js';
-import { serviceContainers } from '../../actions/engine/state/containers.js';
 import { deployInputs, servedVersion } from '../support/deploy.js';
 import { freePort } from '../support/ports.js';
 import { runAction, type ActionRun } from '../support/run-action.js';
