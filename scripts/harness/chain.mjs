@@ -59,6 +59,7 @@ export function readSandbox() {
     registryUsername: env.SANDBOX_REGISTRY_USERNAME,
     registryPassword: env.SANDBOX_REGISTRY_PASSWORD,
     baseImage: env.SANDBOX_BASE_IMAGE,
+    proxyImage: env.SANDBOX_PROXY_IMAGE,
     deployRoot: env.SANDBOX_DEPLOY_ROOT,
     gitleaksDebian: env.SANDBOX_GITLEAKS_DEBIAN,
   };

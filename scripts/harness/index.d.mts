@@ -106,6 +106,8 @@ export interface SandboxFacts {
   registryUsername: string;
   registryPassword: string;
   baseImage: string;
+  /** Debian's caddy (2.6.2 on bookworm) in an image built offline: the deploy proxy's image in the tests. */
+  proxyImage: string;
   deployRoot: string;
   /** Debian's gitleaks (8.16 in trixie, prints no version), unpacked: a native binary for the tests. */
   gitleaksDebian: string;

@@ -23,6 +23,23 @@ describe('sandbox: build, push, start over SSH', () => {
     expect(response.status).toBe(401);
   });
 
+  it('runs caddy from the offline proxy image, as the deploy user over SSH', async () => {
+    const ssh = await SshExecutor.connect({
+      host: sb.sshHost,
+      port: sb.sshPort,
+      username: sb.sshUser,
+      privateKey: sb.sshKey,
+      hostKey: { kind: 'fingerprint', fingerprints: [sb.hostFingerprint] },
+    });
+    try {
+      const version = await ssh.run(['docker', 'run', '--rm', sb.proxyImage, 'caddy', 'version']);
+      // Debian's build knows no module version: a bare `2.6.2`, no `v` and no hash after it.
+      expect(version.stdout.trim()).toMatch(/^2\.\d+\.\d+$/);
+    } finally {
+      await ssh.close();
+    }
+  });
+
   it('starts the pushed images with Compose v2 and turns ready only after the migrator ran', async () => {
     const ssh = await SshExecutor.connect({
       host: sb.sshHost,

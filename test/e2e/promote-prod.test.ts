@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { buildAndPushExample, withRegistryLogin, type ExampleRelease } from '../support/images.js';
 import { get } from '../support/http.js';
+import { sandboxConnectionInputs } from '../support/deploy.js';
 import { HostFixture } from '../support/host.js';
 import { exampleDir } from '../support/paths.js';
 import { freePort } from '../support/ports.js';
@@ -34,16 +35,8 @@ describe('promote-prod: staging → production on the sandbox host', () => {
   });
 
   const connection = () => ({
-    host: sb.sshHost,
-    port: String(sb.sshPort),
-    user: sb.sshUser,
-    'ssh-key': sb.sshKey,
-    'host-fingerprint': sb.hostFingerprint,
+    ...sandboxConnectionInputs(sb),
     'compose-file': `${exampleDir}/docker-compose.deploy.yml`,
-    'registry-username': sb.registryUsername,
-    'registry-password': sb.registryPassword,
-    'ready-timeout': '15s',
-    'ready-interval': '200ms',
   });
 
   const deployStaging = (release: ExampleRelease) =>

@@ -5,6 +5,21 @@ import type { HostFixture } from './host.js';
 import { get } from './http.js';
 import type { Sandbox } from './sandbox.js';
 
+/** The inputs every deploy to the sandbox host shares: SSH, the registry login, quick readiness. */
+export function sandboxConnectionInputs(sb: Sandbox): Record<string, string> {
+  return {
+    host: sb.sshHost,
+    port: String(sb.sshPort),
+    user: sb.sshUser,
+    'ssh-key': sb.sshKey,
+    'host-fingerprint': sb.hostFingerprint,
+    'registry-username': sb.registryUsername,
+    'registry-password': sb.registryPassword,
+    'ready-timeout': '15s',
+    'ready-interval': '200ms',
+  };
+}
+
 /** deploy-staging's inputs for the example app on a sandbox deploy path. */
 export function deployInputs(
   sb: Sandbox,
@@ -14,22 +29,14 @@ export function deployInputs(
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
-    host: sb.sshHost,
-    port: String(sb.sshPort),
-    user: sb.sshUser,
-    'ssh-key': sb.sshKey,
-    'host-fingerprint': sb.hostFingerprint,
+    ...sandboxConnectionInputs(sb),
     'deploy-path': fixture.deployPath,
     'project-name': fixture.projectName,
     'compose-file': `${exampleDir}/docker-compose.deploy.yml`,
     'app-host-port': String(port),
-    'registry-username': sb.registryUsername,
-    'registry-password': sb.registryPassword,
     'app-image': release.appImage,
     'migrator-image': release.migratorImage,
     sha: release.sha,
-    'ready-timeout': '15s',
-    'ready-interval': '200ms',
     'ready-expect-json': JSON.stringify({ version: release.sha }),
     // Short here; the crash test runs with the action's default.
     'ready-stable-for': '500ms',

@@ -155,6 +155,7 @@ export class DeployFixture {
         deployEnv: { APP_HOST_PORT: '8080' },
         ...overrides.release,
       },
+      switching: { strategy: 'recreate' },
       policy: {
         readyStableForMs: 50,
         deployTimeoutMs: 30_000,

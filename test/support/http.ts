@@ -1,6 +1,9 @@
 /** One GET to a loopback URL; status and body, or the error's code. */
-export async function get(url: string): Promise<{ status: number; body: string }> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+export async function get(
+  url: string,
+  { timeoutMs = 5000 }: { timeoutMs?: number } = {},
+): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   return { status: response.status, body: await response.text() };
 }
 

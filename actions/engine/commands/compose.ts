@@ -53,6 +53,34 @@ export const compose = {
   runDetached(project: ComposeProject, service: string, name: string): string[] {
     return [...composeBase(project), 'run', '--detach', '--name', name, '--no-deps', service];
   },
+  /** The project as Compose resolves it (variables filled in), as JSON. */
+  config(project: ComposeProject): string[] {
+    return [...composeBase(project), 'config', '--format', 'json'];
+  },
+  /**
+   * A blue-green app container: a named container of the service next to the running one, its port
+   * published on an ephemeral loopback port, labelled with its release. (`run` drops the service's
+   * restart policy: `host.launchApp` sets it again.)
+   */
+  runApp(
+    project: ComposeProject,
+    service: string,
+    spec: { name: string; port: number; labels: Record<string, string> },
+  ): string[] {
+    return [
+      ...composeBase(project),
+      'run',
+      '--detach',
+      '--name',
+      spec.name,
+      '--no-deps',
+      '--use-aliases',
+      '--publish',
+      `127.0.0.1::${spec.port}`,
+      ...Object.entries(spec.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+      service,
+    ];
+  },
   rm(project: ComposeProject, services: string[]): string[] {
     return [...composeBase(project), 'rm', '--force', '--stop', ...services];
   },

@@ -45,6 +45,8 @@ export function imageFlags(spec: BuildSpec): string[] {
 /** A container as `docker inspect` describes it: what it runs and whether it keeps running. */
 export interface ContainerState {
   id: string;
+  /** Without Docker's leading slash. */
+  name?: string;
   /** The image reference as configured (e.g. the digest-pinned reference from deploy.env). */
   image: string;
   imageId: string;
@@ -56,14 +58,17 @@ export interface ContainerState {
 }
 
 const CONTAINER_STATE_FORMAT =
-  '{"id":{{json .Id}},"image":{{json .Config.Image}},"imageId":{{json .Image}},"status":{{json .State.Status}},"exitCode":{{.State.ExitCode}},"restarting":{{.State.Restarting}},"restartCount":{{.RestartCount}},"startedAt":{{json .State.StartedAt}}}';
+  '{"id":{{json .Id}},"name":{{json .Name}},"image":{{json .Config.Image}},"imageId":{{json .Image}},"status":{{json .State.Status}},"exitCode":{{.State.ExitCode}},"restarting":{{.State.Restarting}},"restartCount":{{.RestartCount}},"startedAt":{{json .State.StartedAt}}}';
 
 export function parseContainerStates(stdout: string): ContainerState[] {
   return stdout
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as ContainerState);
+    .map((line) => {
+      const state = JSON.parse(line) as ContainerState;
+      return state.name === undefined ? state : { ...state, name: state.name.replace(/^\//, '') };
+    });
 }
 
 /** What `docker events --format '{{json .}}'` prints per container event: the fields the deploy reads. */
@@ -186,6 +191,10 @@ export const docker = {
   /** Prints the image ID; fails when the image is not in the local store. */
   imageExists(image: string): string[] {
     return ['docker', 'image', 'inspect', '--format', '{{.Id}}', image];
+  },
+  /** The ports an image EXPOSEs, as JSON (`{"8080/tcp":{}}`, or `null`). */
+  exposedPorts(image: string): string[] {
+    return ['docker', 'image', 'inspect', '--format', '{{json .Config.ExposedPorts}}', image];
   },
   removeImage(image: string): string[] {
     return ['docker', 'image', 'rm', image];

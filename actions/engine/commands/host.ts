@@ -45,7 +45,7 @@ else
 fi`;
 
 /** Fails with EXIT.leaseLost unless `$lock` still carries `$token`. */
-const FENCE = `if ! grep -qF -- "$token" "$lock" 2>/dev/null; then echo "the deploy lock $lock is no longer held by this deploy" >&2; exit ${EXIT.leaseLost}; fi`;
+export const FENCE_SCRIPT = `if ! grep -qF -- "$token" "$lock" 2>/dev/null; then echo "the deploy lock $lock is no longer held by this deploy" >&2; exit ${EXIT.leaseLost}; fi`;
 
 /** What every mutating host command checks: the lock file still carries this deploy's token. */
 export interface Fence {
@@ -188,7 +188,7 @@ exec "$@" --since "$since" --until "$(( $(date +%s) + seconds ))"`,
   /** Runs `argv` only while the lock carries `token`: the check and the act are one command on the host. */
   fenced(fence: Fence, argv: readonly string[], cwd?: string): string[] {
     return sh(
-      `lock=$1; token=$2; dir=$3; shift 3\n${FENCE}\n[ -z "$dir" ] || cd "$dir"\nexec "$@"`,
+      `lock=$1; token=$2; dir=$3; shift 3\n${FENCE_SCRIPT}\n[ -z "$dir" ] || cd "$dir"\nexec "$@"`,
       fence.lock,
       fence.token,
       cwd ?? '',
@@ -211,7 +211,7 @@ exec "$@" --since "$since" --until "$(( $(date +%s) + seconds ))"`,
     return sh(
       `set -u
 lock=$1; token=$2; cfg=$3; server=$4; user=$5; dir=$6; shift 6
-${FENCE}
+${FENCE_SCRIPT}
 trap 'rm -rf "$cfg"' EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
 rm -rf "$cfg"; mkdir -m 700 "$cfg" || exit 1
@@ -239,7 +239,7 @@ cd "$dir" && DOCKER_CONFIG="$cfg" "$@"`,
   ): string[] {
     return sh(
       `lock=$1; token=$2; project=$3; service=$4; dir=$5; shift 5
-${FENCE}
+${FENCE_SCRIPT}
 busy=$(docker ps --format '{{.Names}}' --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service" --filter label=com.docker.compose.oneoff=True)
 if [ -n "$busy" ]; then echo "$busy"; exit ${EXIT.migratorBusy}; fi
 cd "$dir" && "$@" >/dev/null`,
@@ -249,6 +249,50 @@ cd "$dir" && "$@" >/dev/null`,
       filters.service,
       cwd,
       ...runArgv,
+    );
+  },
+
+  /**
+   * Starts a blue-green app container (`runArgv`, a `compose run`), gives it the service's restart
+   * policy, and prints the host port its `port` is published on (`port 127.0.0.1:49153`).
+   */
+  launchApp(
+    fence: Fence,
+    runArgv: readonly string[],
+    spec: { name: string; restart: string; port: number },
+    cwd: string,
+  ): string[] {
+    return sh(
+      `set -u
+lock=$1; token=$2; name=$3; restart=$4; port=$5; dir=$6; shift 6
+${FENCE_SCRIPT}
+cd "$dir" && "$@" >/dev/null || exit 1
+if [ -n "$restart" ] && [ "$restart" != no ]; then docker update --restart "$restart" "$name" >/dev/null || exit 1; fi
+echo "port $(docker port "$name" "$port/tcp" | head -n 1)"`,
+      fence.lock,
+      fence.token,
+      spec.name,
+      spec.restart,
+      String(spec.port),
+      cwd,
+      ...runArgv,
+    );
+  },
+
+  /**
+   * Stops containers (SIGTERM, then SIGKILL after `seconds`) and removes them. The stop runs in a
+   * session of its own on the host, so it finishes there even when the connection that started it
+   * is lost or the deploy stops waiting for it.
+   */
+  retire(seconds: number, ids: readonly string[]): string[] {
+    return sh(
+      `seconds=$1; shift
+setsid sh -c 'docker stop --time "$0" "$@" >/dev/null 2>&1; docker rm --force "$@" >/dev/null 2>&1' "$seconds" "$@" </dev/null >/dev/null 2>&1 &
+wait $!
+left=$(docker ps --all --quiet --no-trunc $(printf -- '--filter id=%s ' "$@"))
+[ -z "$left" ] && echo retired || { echo "still there: $left"; exit 1; }`,
+      String(seconds),
+      ...ids,
     );
   },
 
@@ -298,7 +342,7 @@ else echo lost; fi`,
       `set -u
 state_dir=$1; token=$2; line=$3; cap=$4; target=$5; link=$6; login=$7; keep=" $8 "; shift 8
 lock="$state_dir/lock"; state="$state_dir/state.json"; audit="$state_dir/audit.log"
-${FENCE}
+${FENCE_SCRIPT}
 umask 077
 tmp="$state.tmp.$$"
 cat > "$tmp" && sync "$tmp" 2>/dev/null; [ -s "$tmp" ] && mv -f "$tmp" "$state" || { rm -f "$tmp"; echo "could not write $state" >&2; exit ${EXIT.stateUnwritable}; }

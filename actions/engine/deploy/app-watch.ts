@@ -1,4 +1,3 @@
-import { compose, type ComposeProject } from '../commands/compose.js';
 import {
   docker,
   parseContainerEvent,
@@ -18,11 +17,26 @@ import {
   formatMs,
   parseStatusSpec,
   waitUntilReady,
+  type ReadinessEndpoint,
   type ReadinessResult,
   type ReadinessSettings,
 } from '../readiness/index.js';
-import { containerState, serviceContainers } from '../state/containers.js';
+import { containerState } from '../state/containers.js';
 import type { DeployRequest } from '../types/deploy.js';
+
+/** The new release's app container, as the readiness and stability watches follow it. */
+export interface WatchedApp {
+  /** The Compose service, as messages name it ("the app container"). */
+  service: string;
+  /** The image it must run. */
+  image: string;
+  /** Where it answers readiness. */
+  endpoint: ReadinessEndpoint;
+  /** The container now, stopped too; undefined when there is none. */
+  state(executor: Executor): Promise<ContainerState | undefined>;
+  /** Its last lines of output, for the record of a failed release. */
+  logTail(executor: Executor): Promise<string>;
+}
 
 interface WatchContext {
   executor: HostExecutor;
@@ -42,12 +56,11 @@ export function restoredReadiness(request: DeployRequest): ReadinessSettings {
 
 /** Waits for readiness, giving up early when the new app container exits or restarts. */
 export async function waitForNewRelease(
-  request: DeployRequest,
+  settings: ReadinessSettings,
   context: WatchContext,
-  next: ComposeProject,
+  watched: WatchedApp,
 ): Promise<ReadinessResult> {
-  const settings = request.readiness.settings;
-  const app = request.target.services.app;
+  const app = watched.service;
   const watcher = new AbortController();
   let exitReason: string | undefined;
   const giveUp = (reason: string) => {
@@ -65,7 +78,7 @@ export async function waitForNewRelease(
   })();
   // The app container's events for as long as readiness may take: one command, no polling.
   void (async () => {
-    const first = await appContainerState(context.executor, request, next).catch(() => undefined);
+    const first = await watched.state(context.executor).catch(() => undefined);
     if (!first || watcher.signal.aborted) return;
     if (first.restarting || first.status === 'exited' || first.status === 'dead')
       return giveUp(`the ${app} container ${change(first, first, undefined, () => 'exited')}`);
@@ -89,12 +102,12 @@ export async function waitForNewRelease(
   })();
   context.log.info(
     'ready',
-    `waiting up to ${formatMs(settings.timeoutMs)} for ${describeEndpoint(request.readiness.endpoint, context.executor.where)} to answer ${parseStatusSpec(settings.expectedStatus).text}`,
+    `waiting up to ${formatMs(settings.timeoutMs)} for ${describeEndpoint(watched.endpoint, context.executor.where)} to answer ${parseStatusSpec(settings.expectedStatus).text}`,
   );
   try {
     const result = await waitUntilReady({
       ...settings,
-      ...endpointCheck(request.readiness.endpoint, context.executor),
+      ...endpointCheck(watched.endpoint, context.executor),
       signal: AbortSignal.any([watcher.signal, ...(context.signal ? [context.signal] : [])]),
       onAttempt: (attempt) => {
         if (!attempt.ok) context.log.info('ready', `attempt ${attempt.number}: ${attempt.outcome}`);
@@ -118,21 +131,20 @@ export async function waitForNewRelease(
  */
 export async function watchStability(
   executor: Executor,
-  request: DeployRequest,
-  project: ComposeProject,
+  watched: WatchedApp,
   ms: number,
   signal: AbortSignal,
   warn: (message: string) => void = () => undefined,
 ): Promise<{ stable: true } | { stable: false; reason: string }> {
-  const first = await appContainerState(executor, request, project);
-  if (!first || first.image !== request.release.appImage)
+  const first = await watched.state(executor);
+  if (!first || first.image !== watched.image)
     return {
       stable: false,
-      reason: `after the switch ${request.target.services.app} runs ${first?.image ?? 'nothing'}, not ${request.release.appImage}`,
+      reason: `after the switch ${watched.service} runs ${first?.image ?? 'nothing'}, not ${watched.image}`,
     };
   const unstable = (reason: string) => ({
     stable: false as const,
-    reason: `the ${request.target.services.app} container ${reason} within ${Math.round(ms / 100) / 10} s of its first ready answer`,
+    reason: `the ${watched.service} container ${reason} within ${Math.round(ms / 100) / 10} s of its first ready answer`,
   });
   const isStatus = (status: string) => `is ${status}`;
   const already = change(first, first, undefined, isStatus);
@@ -151,7 +163,7 @@ export async function watchStability(
   if (signal.aborted) throw signal.reason;
   if (seen?.failure && !seen.broke)
     warn(
-      `the ${request.target.services.app} container's events could not be followed (${seen.failure}); its state at the end of the window decides`,
+      `the ${watched.service} container's events could not be followed (${seen.failure}); its state at the end of the window decides`,
     );
   const reason = change(first, await containerState(executor, first.id), seen, isStatus);
   return reason ? unstable(reason) : { stable: true };
@@ -238,31 +250,4 @@ function change(
 
 function exit(seen: Seen | undefined, code: number | undefined): string {
   return `(exit code ${code ?? '?'}${seen?.oom ? ', out of memory' : ''})`;
-}
-
-/** The app container now, stopped ones too (docker ps + docker inspect). */
-async function appContainerState(
-  executor: Executor,
-  request: DeployRequest,
-  project: ComposeProject,
-): Promise<ContainerState | undefined> {
-  const [state] = await serviceContainers(
-    executor,
-    request.target.services.app,
-    { name: project.projectName },
-    { all: true },
-  );
-  return state;
-}
-
-export async function containerLogTail(
-  executor: Executor,
-  request: DeployRequest,
-  project: ComposeProject,
-): Promise<string> {
-  const result = await executor.run(compose.logs(project, request.target.services.app, 30), {
-    cwd: request.target.deployPath,
-    check: false,
-  });
-  return lastLines(`${result.stdout}${result.stderr}`, 30);
 }

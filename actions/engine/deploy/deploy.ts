@@ -7,7 +7,7 @@ import { pinnedDigest } from '../commands/registry.js';
 import { lastLines } from '../exec/executor.js';
 import type { EventLog } from '../events.js';
 import { pause } from '../pause.js';
-import { endpointCheck, waitUntilReady, type ReadinessResult } from '../readiness/index.js';
+import type { ReadinessResult } from '../readiness/index.js';
 import { describeLock, LockTimeoutError, type LockInfo } from '../state/lock.js';
 import {
   parseState,
@@ -18,8 +18,10 @@ import {
   type ReleaseStatus,
 } from '../state/release.js';
 import { auditLine, prunePlan } from '../state/store.js';
-import { containerLogTail, restoredReadiness, waitForNewRelease, watchStability } from './app-watch.js';
+import { waitForNewRelease, watchStability } from './app-watch.js';
+import { BlueGreenStrategy } from './blue-green.js';
 import { CancelledError } from './cancelled.js';
+import { AppFailure, hostCommandFailure } from './failures.js';
 import { deployEnvFile, DEPLOY_FILES } from './files.js';
 import type { HostExecutor } from '../exec/executor.js';
 import { HostLink, isTransportFault } from './host-link.js';
@@ -34,6 +36,8 @@ import {
   waitForContainer,
 } from './host-steps.js';
 import { Lease, LeaseLostError } from './lease.js';
+import { RecreateStrategy } from './recreate.js';
+import type { SwitchStrategy } from './strategy.js';
 
 export interface StepTiming {
   step: string;
@@ -87,16 +91,6 @@ export function runDeploy(request: DeployRequest, context: DeployContext): Promi
 type Phase = 'starting' | 'locked' | 'switching' | 'switched' | 'committing' | 'committed';
 type Migration = NonNullable<ReleaseRecord['migration']>;
 
-class AppFailure extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'migration' | 'not-ready' | 'unstable' | 'pull' | 'other',
-    readonly logTail?: string,
-  ) {
-    super(message);
-  }
-}
-
 class Deployment {
   private readonly log: EventLog;
   private readonly link: HostLink;
@@ -121,6 +115,7 @@ class Deployment {
   private flavor: ComposeFlavor | undefined;
   private readiness: ReadinessResult | undefined;
   private imagesPresent = false;
+  private strategy!: SwitchStrategy;
   private inFlight: Promise<unknown> | undefined;
   /** Independent host work started along the way; settled before the attempt is recorded. */
   private readonly background: Array<Promise<unknown>> = [];
@@ -151,18 +146,42 @@ class Deployment {
   async run(): Promise<DeployOutcome> {
     await this.start();
     this.lease.start();
+    let outcome: DeployOutcome;
     try {
       await this.pull();
+      if (this.strategy.steps.prepare)
+        await this.step(this.strategy.steps.prepare, () => this.strategy.prepare());
       if (this.request.target.services.accessories.length > 0) await this.accessories();
       if (this.request.release.runMigrations) await this.migrate();
       await this.switchOver();
       await this.awaitReady();
       await this.awaitStable();
-      return await this.commit();
+      if (this.strategy.steps.cutOver)
+        await this.step(this.strategy.steps.cutOver, () => this.strategy.cutOver());
+      outcome = await this.commit();
     } catch (error) {
       return await this.settle(error as Error);
     } finally {
       this.lease.stop();
+    }
+    await this.retire();
+    return outcome;
+  }
+
+  /** After the commit the old app goes; whatever happens here, the release stays live. */
+  private async retire(): Promise<void> {
+    const name = this.strategy.steps.retire;
+    if (!name) return;
+    try {
+      const problem = await this.step(name, () => this.strategy.retire(this.stop.signal));
+      if (problem) this.log.warn(name, problem);
+    } catch (error) {
+      this.log.warn(
+        name,
+        this.stop.signal.aborted
+          ? 'stopped waiting for the old app container to drain (the run was cancelled); it stops on the host by itself'
+          : `the old app container could not be drained: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -277,6 +296,10 @@ class Deployment {
         began.stateText !== undefined,
       );
       this.flavor = await detecting;
+      if (request.switching.strategy === 'blue-green' && this.flavor.major < 2)
+        throw new Error(
+          `strategy: blue-green needs Docker Compose v2 on ${this.link.where}, which has ${this.flavor.command} v${this.flavor.major}`,
+        );
     } catch (error) {
       if (isTransportFault(error)) {
         await this.abandonStart(error);
@@ -292,6 +315,20 @@ class Deployment {
     this.previous = this.state.current;
     this.previousProject = this.previousRelease(began.current);
     this.imagesPresent = began.imagesPresent;
+    const context = {
+      link: this.link,
+      fence: this.fence,
+      log: this.log,
+      request,
+      releaseId: this.id,
+      releaseDir: this.releaseDir,
+      project: this.project,
+      previous: this.previousProject ? { record: this.previous, project: this.previousProject } : undefined,
+    };
+    this.strategy =
+      request.switching.strategy === 'blue-green'
+        ? new BlueGreenStrategy(context)
+        : new RecreateStrategy(context);
   }
 
   private warnTakeover(holder: LockInfo): void {
@@ -374,7 +411,7 @@ class Deployment {
       this.link.run(argv, { stdin: request.registry?.password, check: false }),
     );
     if (result.code !== 0)
-      throw this.commandFailure('pull', result, (stderr) => `pull failed: ${describePullFailure(stderr)}`);
+      throw hostCommandFailure('pull', result, (stderr) => `pull failed: ${describePullFailure(stderr)}`);
   }
 
   private async accessories(): Promise<void> {
@@ -385,21 +422,12 @@ class Deployment {
     );
     const result = await this.step('accessories', () => this.link.run(argv, { check: false }));
     if (result.code !== 0)
-      throw this.commandFailure(
-        'accessories',
+      throw hostCommandFailure(
+        'other',
         result,
         (stderr) =>
           `starting ${this.request.target.services.accessories.join(', ')} failed: ${lastLines(stderr, 10)}`,
       );
-  }
-
-  private commandFailure(
-    kind: 'pull' | 'accessories' | 'switch',
-    result: { code: number; stdout: string; stderr: string },
-    describe: (stderr: string) => string,
-  ): Error {
-    if (result.code === EXIT.leaseLost) return new LeaseLostError(result.stderr.trim());
-    return new AppFailure(describe(result.stderr || result.stdout), kind === 'pull' ? 'pull' : 'other');
   }
 
   private async migrate(): Promise<void> {
@@ -460,40 +488,19 @@ class Deployment {
 
   private async switchOver(): Promise<void> {
     this.phase = 'switching';
-    await this.step('switch', () => this.startApp(this.project));
+    await this.step(this.strategy.steps.launch, () => this.strategy.launch());
     this.phase = 'switched';
-  }
-
-  private async startApp(project: ComposeProject): Promise<void> {
-    const service = [this.request.target.services.app];
-    const dir = project.composeFile.replace(/\/[^/]+$/, '');
-    if (project.flavor.major < 2) {
-      // Compose v1 cannot recreate a container whose image BuildKit built once Docker is 25 or newer
-      // (KeyError: 'ContainerConfig'): remove the old container first, then create the new one.
-      await this.fencedCompose(compose.rm(project, service), dir);
-    }
-    await this.fencedCompose(compose.up(project, service), dir);
-  }
-
-  private async fencedCompose(argv: string[], dir: string): Promise<void> {
-    const result = await this.link.run(host.fenced(this.fence, argv, dir), {
-      check: false,
-    });
-    if (result.code !== 0)
-      throw this.commandFailure(
-        'switch',
-        result,
-        (stderr) =>
-          `\`${argv.slice(argv.indexOf('--env-file') + 2).join(' ')}\` failed: ${lastLines(stderr, 10)}`,
-      );
   }
 
   private async awaitReady(): Promise<void> {
     const context = { executor: this.link, log: this.log, signal: this.stop.signal };
-    const readiness = await this.step('ready', () => waitForNewRelease(this.request, context, this.project));
+    const watched = this.strategy.watched();
+    const readiness = await this.step('ready', () =>
+      waitForNewRelease(this.request.readiness.settings, context, watched),
+    );
     this.readiness = readiness;
     if (!readiness.ready) {
-      const tail = await containerLogTail(this.link, this.request, this.project).catch(() => '');
+      const tail = await watched.logTail(this.link).catch(() => '');
       throw new AppFailure(readiness.reason ?? 'the new release did not answer ready', 'not-ready', tail);
     }
     this.log.info(
@@ -503,18 +510,14 @@ class Deployment {
   }
 
   private async awaitStable(): Promise<void> {
+    const watched = this.strategy.watched();
     const verdict = await this.step('stable', () =>
-      watchStability(
-        this.link,
-        this.request,
-        this.project,
-        this.request.policy.readyStableForMs,
-        this.stop.signal,
-        (message) => this.log.warn('stable', message),
+      watchStability(this.link, watched, this.request.policy.readyStableForMs, this.stop.signal, (message) =>
+        this.log.warn('stable', message),
       ),
     );
     if (!verdict.stable) {
-      const tail = await containerLogTail(this.link, this.request, this.project).catch(() => '');
+      const tail = await watched.logTail(this.link).catch(() => '');
       throw new AppFailure(verdict.reason, 'unstable', tail);
     }
   }
@@ -584,6 +587,7 @@ class Deployment {
       previousReleaseId: this.previous?.id,
       promotedFrom: request.release.promotedFrom,
       rolledBackTo: request.release.rolledBackTo,
+      ...this.strategy?.recordFields(),
       ...extra,
     };
     const state = recordRelease(this.state, release);
@@ -741,38 +745,17 @@ class Deployment {
     }
   }
 
-  /** Puts the previous release back (or removes a first release) and checks it answers ready. */
+  /** Undoes the launch (and the cut-over): the strategy puts back what served before. */
   private async revert(settleBy: number): Promise<{ restored: boolean; message: string }> {
-    const previous = this.previousProject;
     this.log.warn(
       'rollback',
-      previous
+      this.previousProject
         ? `restoring ${this.previous?.id ?? 'the previous release'}`
         : 'removing the new app (first deploy here)',
     );
     const began = Date.now();
     try {
-      if (!previous) {
-        await this.fencedCompose(
-          compose.rm(this.project, [this.request.target.services.app]),
-          this.releaseDir,
-        );
-        return { restored: false, message: 'first deploy here: the new app was stopped and removed' };
-      }
-      await this.startApp(previous);
-      const check = await waitUntilReady({
-        ...restoredReadiness(this.request),
-        timeoutMs: Math.max(
-          500,
-          Math.min(this.request.readiness.settings.timeoutMs, settleBy - Date.now() - 1_000),
-        ),
-        ...endpointCheck(this.request.readiness.endpoint, this.link),
-      });
-      const message = check.ready
-        ? `the previous release answers ready again${this.previous ? ` (${this.previous.id})` : ''}`
-        : `the previous release is NOT ready either: ${check.reason}`;
-      this.log[check.ready ? 'info' : 'error']('rollback', message);
-      return { restored: check.ready, message };
+      return await this.strategy.revert(settleBy);
     } catch (error) {
       const message = `restoring the previous release failed: ${(error as Error).message}`;
       this.log.error('rollback', message);

@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 import { pinnedDigest } from '../commands/registry.js';
 import { isAbsolute, resolve } from 'node:path';
 import { input, InputError, readInputs, type InputSource } from '../inputs.js';
+import { parseDocument } from 'yaml';
+import { PROXY_DIR } from '../commands/proxy.js';
+import type { SwitchSettings } from '../types/switching.js';
+import { blueGreenServiceProblem, type ServiceConfig } from './blue-green-config.js';
 import { checkComposeFile } from './compose-file.js';
 import {
   DEPLOY_ENDPOINT_INPUTS,
@@ -22,6 +26,8 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const PROJECT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const DEPLOY_PATH = /^\/[A-Za-z0-9._/-]*$/;
 const FILE_NAME = /^[A-Za-z0-9._-]+$/;
+/** A Caddy site address: `:80`, `staging.example.com`, `*.example.com:8080`. */
+const PROXY_ADDRESS = /^(?:(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)?(?::\d{1,5})?$/;
 
 /** Inputs of the deploy engine that deploy-staging and promote-prod share (besides SSH and readiness). */
 export const deploySettingsShape = {
@@ -56,6 +62,21 @@ export const deploySettingsShape = {
   'ssh-keepalive': input.duration(5_000, { min: 500 }),
   'compose-command': input.oneOf(['auto', 'docker compose', 'docker-compose'], 'auto'),
   ...endpointInputShape(DEPLOY_ENDPOINT_INPUTS),
+  strategy: input.oneOf(['recreate', 'blue-green'], 'recreate'),
+  'proxy-address': input.matching(
+    PROXY_ADDRESS,
+    'a site address such as :80, staging.example.com or staging.example.com:8080',
+    ':80',
+  ),
+  'proxy-image': input.matching(IMAGE_REFERENCE, 'an image reference such as caddy:2', 'caddy:2'),
+  'proxy-container': input.matching(NAME, 'a container name', 'deployer-proxy'),
+  'proxy-dir': input.matching(
+    PROXY_DIR,
+    "an absolute folder on the host, or one in the SSH user's home such as ~/.deployer-proxy",
+    '~/.deployer-proxy',
+  ),
+  'app-port': input.integer(0, 0, 65535),
+  'drain-timeout': input.duration(30_000, { min: 0 }),
   'log-format': input.oneOf(['text', 'json'], 'text'),
   'notify-url': input.optional(),
   'notify-secret': input.secret(false),
@@ -89,15 +110,34 @@ export function readDeploySettings(source: InputSource, workspace: string) {
       `expected a registry host such as ghcr.io or 127.0.0.1:5000, got ${JSON.stringify(values.registry)}`,
     );
   }
+  const proxyPort = Number(/:(\d+)$/.exec(values['proxy-address'])?.[1] ?? 80);
+  if (proxyPort < 1 || proxyPort > 65535)
+    throw new InputError('proxy-address', `has port ${proxyPort}; expected a port from 1 to 65535`);
   const readiness = readReadinessSettings('ready-', source);
   const appPort = values['app-host-port'] || Number(values['deploy-env'].APP_HOST_PORT ?? 0);
-  const endpoint = readEndpoint(DEPLOY_ENDPOINT_INPUTS, source, appPort);
+  const blueGreen = values.strategy === 'blue-green';
+  // Blue-green asks readiness of the new container itself (ready-path); the proxy is the default
+  // public endpoint.
+  const endpoint = readEndpoint(DEPLOY_ENDPOINT_INPUTS, source, appPort || (blueGreen ? proxyPort : 0));
   if (!endpoint)
     throw new InputError(
       'ready-port',
       'is required (or ready-url, or app-host-port): the port on the host where the app answers readiness',
     );
-  return { ...values, deployPath: normalizedPath, readiness, endpoint, workspace };
+  const switching: SwitchSettings = blueGreen
+    ? {
+        strategy: 'blue-green',
+        proxy: {
+          address: values['proxy-address'],
+          image: values['proxy-image'],
+          container: values['proxy-container'],
+          dir: values['proxy-dir'].replace(/\/+$/, ''),
+        },
+        appPort: values['app-port'] || undefined,
+        drainTimeoutMs: values['drain-timeout'],
+      }
+    : { strategy: 'recreate' };
+  return { ...values, deployPath: normalizedPath, readiness, endpoint, switching, workspace };
 }
 
 /** The compose file from the workspace, checked against the service inputs before anything changes. */
@@ -116,6 +156,15 @@ export function readComposeFile(settings: DeploySettings, runMigrations: boolean
     migrator: runMigrations ? settings['migrator-service'] : undefined,
     accessories: settings.accessories,
   });
+  if (settings.switching.strategy === 'blue-green') {
+    const services = (parseDocument(text).toJS() as { services: Record<string, ServiceConfig> }).services;
+    const problem = blueGreenServiceProblem(
+      services[settings['app-service']],
+      settings['app-service'],
+      settings['compose-file'],
+    );
+    if (problem) throw new InputError('compose-file', `${problem} (strategy: blue-green)`);
+  }
   return text;
 }
 
@@ -196,6 +245,7 @@ export function deployRequestFrom(
       lockWaitMs: settings['lock-timeout'],
     },
     readiness: { settings: settings.readiness, endpoint: settings.endpoint },
+    switching: settings.switching,
     registry: registryFor(settings, release.appImage),
     run,
   };

@@ -17,6 +17,10 @@ const releaseSchema = z.object({
   /** What became of the migrator: a run that outlived its deploy (cancelled) is `running`. */
   migration: z.enum(['not-run', 'succeeded', 'failed', 'running', 'unknown']).optional(),
   migratorContainer: z.string().optional(),
+  /** How the release took over: in place, or next to the old one behind the proxy. */
+  strategy: z.enum(['recreate', 'blue-green']).optional(),
+  /** The app container a blue-green release runs in. */
+  container: z.string().optional(),
   /** Compose project of the release (how its containers are found). */
   projectName: z.string().optional(),
   startedAt: z.string(),

@@ -1,0 +1,225 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
+import { eventually, get } from '../support/http.js';
+import { sandboxConnectionInputs } from '../support/deploy.js';
+import { HostFixture } from '../support/host.js';
+import { startLoad, type LoadResult } from '../support/load.js';
+import { exampleDir } from '../support/paths.js';
+import { freePort } from '../support/ports.js';
+import { runAction, type ActionRun } from '../support/run-action.js';
+import { sandbox, type Sandbox } from '../support/sandbox.js';
+
+describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => {
+  let sb: Sandbox;
+  let releaseA: ExampleRelease;
+  let releaseB: ExampleRelease;
+  let neverReady: ExampleRelease;
+  let staging: HostFixture;
+  let production: HostFixture;
+  let stagingPort: number;
+  let productionPort: number;
+  const repo = `blue-green-test/${process.pid}/hello`;
+  const proxyContainer = `deployer-proxy-test-${process.pid}`;
+  let proxyDir: string;
+
+  beforeAll(async () => {
+    sb = sandbox();
+    releaseA = buildAndPushExample(sb, repo);
+    releaseB = buildAndPushExample(sb, repo);
+    neverReady = buildAndPushExample(sb, repo, { neverReady: true });
+    staging = await HostFixture.create(sb, 'bg-staging');
+    production = await HostFixture.create(sb, 'bg-production', 'GREETING=hello-from-production\n');
+    stagingPort = await freePort();
+    productionPort = await freePort();
+    proxyDir = `${sb.deployRoot}/proxy-${process.pid}`;
+  });
+
+  afterAll(async () => {
+    await staging?.ssh.run(['docker', 'rm', '--force', proxyContainer], { check: false });
+    await staging?.ssh.run(['rm', '-rf', '--', proxyDir], { check: false });
+    await staging?.destroy();
+    await production?.destroy();
+  });
+
+  const connection = () => ({
+    ...sandboxConnectionInputs(sb),
+    strategy: 'blue-green',
+    'compose-file': `${exampleDir}/docker-compose.blue-green.yml`,
+    'proxy-image': sb.proxyImage,
+    'proxy-container': proxyContainer,
+    'proxy-dir': proxyDir,
+    'drain-timeout': '20s',
+    'ready-stable-for': '500ms',
+  });
+
+  const deployStaging = (release: ExampleRelease, extra: Record<string, string> = {}) =>
+    runAction('deploy-staging', {
+      inputs: {
+        ...connection(),
+        'deploy-path': staging.deployPath,
+        'project-name': staging.projectName,
+        'proxy-address': `:${stagingPort}`,
+        'app-image': release.appImage,
+        'migrator-image': release.migratorImage,
+        sha: release.sha,
+        'ready-expect-json': JSON.stringify({ version: release.sha }),
+        ...extra,
+      },
+    });
+
+  const promote = (extra: Record<string, string>) =>
+    runAction('promote-prod', {
+      inputs: {
+        ...connection(),
+        'deploy-path': production.deployPath,
+        'project-name': production.projectName,
+        'proxy-address': `:${productionPort}`,
+        'source-deploy-path': staging.deployPath,
+        'source-ready-url': `http://127.0.0.1:${stagingPort}/api/ready`,
+        ...extra,
+      },
+    });
+
+  const version = async (port: number) =>
+    JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
+
+  /** The app containers of an environment: name, image and state. */
+  const appContainers = async (fixture: HostFixture) =>
+    (
+      await fixture.ssh.run([
+        'sh',
+        '-c',
+        'docker ps -aq --filter "label=com.docker.compose.project=$1" --filter label=com.docker.compose.service=app | xargs -r docker inspect --format "{{slice .Name 1}} {{.Config.Image}} {{.State.Status}}"',
+        'sh',
+        fixture.projectName,
+      ])
+    ).stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+
+  /** Runs `act` while a steady stream of requests goes through the proxy to `port`. */
+  async function underLoad(port: number, act: () => Promise<ActionRun>) {
+    const load = startLoad(`http://127.0.0.1:${port}/version`, { rate: 200 });
+    const slow = get(`http://127.0.0.1:${port}/api/slow?seconds=5`, { timeoutMs: 30_000 });
+    const run = await act().catch(async (error: unknown) => {
+      await load.stop();
+      throw error;
+    });
+    const result: LoadResult = await load.stop();
+    return { run, load: result, slow: await slow };
+  }
+
+  it('starts the proxy with the first release, and serves it on the proxy address', async () => {
+    const run = await deployStaging(releaseA);
+    expect(run.errors, run.stdout).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`proxy: created ${proxyContainer} \\(${sb.proxyImage}`));
+    expect(await version(stagingPort)).toBe(releaseA.sha);
+    const containers = await appContainers(staging);
+    expect(containers).toEqual([
+      `${staging.projectName}-app-${run.outputs['release-id']!.toLowerCase()} ${releaseA.appImage} running`,
+    ]);
+    const state = await staging.state();
+    expect(state.current).toMatchObject({ sha: releaseA.sha, strategy: 'blue-green' });
+  });
+
+  it('deploys the next release under load: no failed request, a 5 s request started before the switch completes', async () => {
+    const { run, load, slow } = await underLoad(stagingPort, () => deployStaging(releaseB));
+    expect(run.code, run.stdout).toBe(0);
+    console.log('deploy under load', JSON.stringify(load));
+    expect(load.failed).toBe(0);
+    expect(load.requests).toBeGreaterThan(500);
+    expect(load.versions[releaseA.sha]).toBeGreaterThan(0);
+    expect(load.versions[releaseB.sha]).toBeGreaterThan(0);
+    expect(slow.status).toBe(200);
+    expect(JSON.parse(slow.body)).toEqual({ slept: 5, version: releaseA.sha });
+    expect(await version(stagingPort)).toBe(releaseB.sha);
+    expect(await appContainers(staging)).toEqual([
+      `${staging.projectName}-app-${run.outputs['release-id']!.toLowerCase()} ${releaseB.appImage} running`,
+    ]);
+  });
+
+  it('rolls back by itself when the new release never answers ready: the old one served every request', async () => {
+    const before = await staging.state();
+    const { run, load, slow } = await underLoad(stagingPort, () =>
+      deployStaging(neverReady, { 'ready-timeout': '4s', 'ready-expect-json': '' }),
+    );
+    expect(run.code).toBe(1);
+    console.log('automatic rollback under load', JSON.stringify(load));
+    expect(run.outputs.status).toBe('rolled_back');
+    expect(load.failed).toBe(0);
+    expect(load.requests).toBeGreaterThan(500);
+    expect(Object.keys(load.versions)).toEqual([releaseB.sha]);
+    expect(slow.status).toBe(200);
+    expect(run.stdout).toMatch(/the new container \S+ was removed; \S+ kept serving/);
+    expect(await appContainers(staging)).toEqual([
+      `${staging.projectName}-app-${before.current!.id.toLowerCase()} ${releaseB.appImage} running`,
+    ]);
+    const state = await staging.state();
+    expect(state.current?.id).toBe(before.current?.id);
+    expect(state.history[0]).toMatchObject({ status: 'rolled_back', sha: neverReady.sha });
+  });
+
+  it('promotes what staging runs to production behind the same proxy, under load on both', async () => {
+    const first = await promote({ sha: releaseA.sha }).catch((error) => error);
+    // Staging runs B now: promoting A is refused before production changes.
+    expect(first.code).toBe(1);
+    expect(await production.exists('.deployer')).toBe(false);
+
+    const initial = await promote({ sha: releaseB.sha });
+    expect(initial.code, initial.stdout).toBe(0);
+    expect(await version(productionPort)).toBe(releaseB.sha);
+    expect(await version(stagingPort)).toBe(releaseB.sha);
+
+    // Staging moves to A again; production follows under load, and staging's traffic never notices.
+    expect((await deployStaging(releaseA)).code).toBe(0);
+    const stagingLoad = startLoad(`http://127.0.0.1:${stagingPort}/version`, { rate: 100 });
+    const { run, load, slow } = await underLoad(productionPort, () => promote({ sha: releaseA.sha }));
+    const onStaging = await stagingLoad.stop();
+    expect(run.code, run.stdout).toBe(0);
+    console.log('promotion under load', JSON.stringify(load), 'staging meanwhile', JSON.stringify(onStaging));
+    expect(load.failed).toBe(0);
+    expect(slow.status).toBe(200);
+    expect(load.versions[releaseB.sha]).toBeGreaterThan(0);
+    expect(load.versions[releaseA.sha]).toBeGreaterThan(0);
+    expect(onStaging.failed).toBe(0);
+    expect(Object.keys(onStaging.versions)).toEqual([releaseA.sha]);
+    expect(await version(productionPort)).toBe(releaseA.sha);
+  });
+
+  it('rolls production back to the earlier release under load', async () => {
+    const state = await production.state();
+    const { run, load, slow } = await underLoad(productionPort, () =>
+      promote({ mode: 'rollback', 'rollback-to': state.previous!.id }),
+    );
+    expect(run.code, run.stdout).toBe(0);
+    console.log('manual rollback under load', JSON.stringify(load));
+    expect(load.failed).toBe(0);
+    expect(slow.status).toBe(200);
+    expect(await version(productionPort)).toBe(releaseB.sha);
+    expect(await version(stagingPort)).toBe(releaseA.sha);
+  });
+
+  it('keeps serving every environment after the proxy restarts (its configuration is on the host)', async () => {
+    await staging.ssh.run(['docker', 'restart', proxyContainer]);
+    await eventually(
+      () => version(productionPort).catch(() => ''),
+      (served) => served === releaseB.sha,
+      15_000,
+    );
+    expect(await version(stagingPort)).toBe(releaseA.sha);
+  });
+
+  it('refuses an app service with a fixed host port before anything changes on the host', async () => {
+    const before = await staging.state();
+    const run = await deployStaging(releaseB, { 'compose-file': `${exampleDir}/docker-compose.deploy.yml` });
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(
+      /"compose-file": service "app" in .*docker-compose\.deploy\.yml publishes a fixed host port in ports \("\$\{APP_HOST_PORT:-8080\}"\)/,
+    );
+    expect((await staging.state()).history.length).toBe(before.history.length);
+    expect(await version(stagingPort)).toBe(releaseA.sha);
+  });
+});
