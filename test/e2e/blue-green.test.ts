@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
 import { eventually, get } from '../support/http.js';
-import { sandboxConnectionInputs } from '../support/deploy.js';
+import {
+  blueGreenInputs,
+  removeTestProxy,
+  sandboxConnectionInputs,
+  testProxy,
+  type TestProxy,
+} from '../support/deploy.js';
 import { HostFixture } from '../support/host.js';
 import { startLoad, type LoadResult } from '../support/load.js';
 import { exampleDir } from '../support/paths.js';
@@ -19,8 +25,7 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
   let stagingPort: number;
   let productionPort: number;
   const repo = `blue-green-test/${process.pid}/hello`;
-  const proxyContainer = `deployer-proxy-test-${process.pid}`;
-  let proxyDir: string;
+  let proxy: TestProxy;
 
   beforeAll(async () => {
     sb = sandbox();
@@ -31,25 +36,18 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
     production = await HostFixture.create(sb, 'bg-production', 'GREETING=hello-from-production\n');
     stagingPort = await freePort();
     productionPort = await freePort();
-    proxyDir = `${sb.deployRoot}/proxy-${process.pid}`;
+    proxy = testProxy(sb, 'blue-green');
   });
 
   afterAll(async () => {
-    await staging?.ssh.run(['docker', 'rm', '--force', proxyContainer], { check: false });
-    await staging?.ssh.run(['rm', '-rf', '--', proxyDir], { check: false });
+    await removeTestProxy(staging, proxy);
     await staging?.destroy();
     await production?.destroy();
   });
 
   const connection = () => ({
     ...sandboxConnectionInputs(sb),
-    strategy: 'blue-green',
-    'compose-file': `${exampleDir}/docker-compose.blue-green.yml`,
-    'proxy-image': sb.proxyImage,
-    'proxy-container': proxyContainer,
-    'proxy-dir': proxyDir,
-    'drain-timeout': '20s',
-    'ready-stable-for': '500ms',
+    ...blueGreenInputs(sb, proxy),
   });
 
   const deployStaging = (release: ExampleRelease, extra: Record<string, string> = {}) =>
@@ -83,22 +81,6 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
   const version = async (port: number) =>
     JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
 
-  /** The app containers of an environment: name, image and state. */
-  const appContainers = async (fixture: HostFixture) =>
-    (
-      await fixture.ssh.run([
-        'sh',
-        '-c',
-        'docker ps -aq --filter "label=com.docker.compose.project=$1" --filter label=com.docker.compose.service=app | xargs -r docker inspect --format "{{slice .Name 1}} {{.Config.Image}} {{.State.Status}}"',
-        'sh',
-        fixture.projectName,
-      ])
-    ).stdout
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .sort();
-
   /** Runs `act` while a steady stream of requests goes through the proxy to `port`. */
   async function underLoad(port: number, act: () => Promise<ActionRun>) {
     const load = startLoad(`http://127.0.0.1:${port}/version`, { rate: 200 });
@@ -115,9 +97,9 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
     const run = await deployStaging(releaseA);
     expect(run.errors, run.stdout).toEqual([]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`proxy: created ${proxyContainer} \\(${sb.proxyImage}`));
+    expect(run.stdout).toMatch(new RegExp(`proxy: created ${proxy.container} \\(${sb.proxyImage}`));
     expect(await version(stagingPort)).toBe(releaseA.sha);
-    const containers = await appContainers(staging);
+    const containers = await staging.appContainers();
     expect(containers).toEqual([
       `${staging.projectName}-app-${run.outputs['release-id']!.toLowerCase()} ${releaseA.appImage} running`,
     ]);
@@ -136,7 +118,7 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
     expect(slow.status).toBe(200);
     expect(JSON.parse(slow.body)).toEqual({ slept: 5, version: releaseA.sha });
     expect(await version(stagingPort)).toBe(releaseB.sha);
-    expect(await appContainers(staging)).toEqual([
+    expect(await staging.appContainers()).toEqual([
       `${staging.projectName}-app-${run.outputs['release-id']!.toLowerCase()} ${releaseB.appImage} running`,
     ]);
   });
@@ -154,7 +136,7 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
     expect(Object.keys(load.versions)).toEqual([releaseB.sha]);
     expect(slow.status).toBe(200);
     expect(run.stdout).toMatch(/the new container \S+ was removed; \S+ kept serving/);
-    expect(await appContainers(staging)).toEqual([
+    expect(await staging.appContainers()).toEqual([
       `${staging.projectName}-app-${before.current!.id.toLowerCase()} ${releaseB.appImage} running`,
     ]);
     const state = await staging.state();
@@ -203,7 +185,7 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
   });
 
   it('keeps serving every environment after the proxy restarts (its configuration is on the host)', async () => {
-    await staging.ssh.run(['docker', 'restart', proxyContainer]);
+    await staging.ssh.run(['docker', 'restart', proxy.container]);
     await eventually(
       () => version(productionPort).catch(() => ''),
       (served) => served === releaseB.sha,

@@ -20,6 +20,37 @@ export function sandboxConnectionInputs(sb: Sandbox): Record<string, string> {
   };
 }
 
+/** A blue-green proxy of a test's own on the sandbox host (removed by `removeTestProxy`). */
+export interface TestProxy {
+  container: string;
+  dir: string;
+}
+
+export function testProxy(sb: Sandbox, name: string): TestProxy {
+  return {
+    container: `deployer-proxy-${name}-${process.pid}`,
+    dir: `${sb.deployRoot}/proxy-${name}-${process.pid}`,
+  };
+}
+
+export async function removeTestProxy(fixture: HostFixture | undefined, proxy: TestProxy): Promise<void> {
+  await fixture?.ssh.run(['docker', 'rm', '--force', proxy.container], { check: false });
+  await fixture?.ssh.run(['rm', '-rf', '--', proxy.dir], { check: false });
+}
+
+/** The inputs of a blue-green deploy of the example app through `proxy`, quick to settle. */
+export function blueGreenInputs(sb: Sandbox, proxy: TestProxy): Record<string, string> {
+  return {
+    strategy: 'blue-green',
+    'compose-file': `${exampleDir}/docker-compose.blue-green.yml`,
+    'proxy-image': sb.proxyImage,
+    'proxy-container': proxy.container,
+    'proxy-dir': proxy.dir,
+    'drain-timeout': '20s',
+    'ready-stable-for': '500ms',
+  };
+}
+
 /** deploy-staging's inputs for the example app on a sandbox deploy path. */
 export function deployInputs(
   sb: Sandbox,

@@ -75,6 +75,12 @@ export class HostFixture {
     return running.map((container) => container.image);
   }
 
+  /** Every container of the app service, stopped ones too: `<name> <image> <status>`, sorted. */
+  async appContainers(service = 'app'): Promise<string[]> {
+    const states = await serviceContainers(this.ssh, service, { name: this.projectName }, { all: true });
+    return states.map((state) => `${state.name} ${state.image} ${state.status}`).sort();
+  }
+
   /** Names in a folder of the deploy path. */
   async list(relative: string): Promise<string[]> {
     const { stdout } = await this.ssh.run(['ls', '-A', `${this.deployPath}/${relative}`]);

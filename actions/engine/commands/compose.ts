@@ -59,13 +59,13 @@ export const compose = {
   },
   /**
    * A blue-green app container: a named container of the service next to the running one, its port
-   * published on an ephemeral loopback port, labelled with its release. (`run` drops the service's
+   * published on its slot's loopback port, labelled with its release. (`run` drops the service's
    * restart policy: `host.launchApp` sets it again.)
    */
   runApp(
     project: ComposeProject,
     service: string,
-    spec: { name: string; port: number; labels: Record<string, string> },
+    spec: { name: string; port: number; hostPort: number; labels: Record<string, string> },
   ): string[] {
     return [
       ...composeBase(project),
@@ -76,7 +76,7 @@ export const compose = {
       '--no-deps',
       '--use-aliases',
       '--publish',
-      `127.0.0.1::${spec.port}`,
+      `127.0.0.1:${spec.hostPort}:${spec.port}`,
       ...Object.entries(spec.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
       service,
     ];

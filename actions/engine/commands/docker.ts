@@ -47,6 +47,8 @@ export interface ContainerState {
   id: string;
   /** Without Docker's leading slash. */
   name?: string;
+  /** Host ports its ports are published on (as configured, so a stopped container has them too). */
+  hostPorts?: number[];
   /** The image reference as configured (e.g. the digest-pinned reference from deploy.env). */
   image: string;
   imageId: string;
@@ -58,7 +60,7 @@ export interface ContainerState {
 }
 
 const CONTAINER_STATE_FORMAT =
-  '{"id":{{json .Id}},"name":{{json .Name}},"image":{{json .Config.Image}},"imageId":{{json .Image}},"status":{{json .State.Status}},"exitCode":{{.State.ExitCode}},"restarting":{{.State.Restarting}},"restartCount":{{.RestartCount}},"startedAt":{{json .State.StartedAt}}}';
+  '{"id":{{json .Id}},"name":{{json .Name}},"image":{{json .Config.Image}},"imageId":{{json .Image}},"status":{{json .State.Status}},"exitCode":{{.State.ExitCode}},"restarting":{{.State.Restarting}},"restartCount":{{.RestartCount}},"startedAt":{{json .State.StartedAt}},"portBindings":{{json .HostConfig.PortBindings}}}';
 
 export function parseContainerStates(stdout: string): ContainerState[] {
   return stdout
@@ -66,8 +68,16 @@ export function parseContainerStates(stdout: string): ContainerState[] {
     .map((line) => line.trim())
     .filter(Boolean)
     .map((line) => {
-      const state = JSON.parse(line) as ContainerState;
-      return state.name === undefined ? state : { ...state, name: state.name.replace(/^\//, '') };
+      const { portBindings, ...state } = JSON.parse(line) as ContainerState & {
+        portBindings?: Record<string, Array<{ HostPort?: string }> | null> | null;
+      };
+      if (state.name !== undefined) state.name = state.name.replace(/^\//, '');
+      if (portBindings !== undefined)
+        state.hostPorts = Object.values(portBindings ?? {})
+          .flatMap((bindings) => bindings ?? [])
+          .map((binding) => Number(binding.HostPort))
+          .filter((port) => port > 0);
+      return state;
     });
 }
 

@@ -32,13 +32,28 @@ function fixedHostPort(entry: NonNullable<ServiceConfig['ports']>[number]): stri
     const published = entry.published;
     return published === undefined || published === '' || published === 0 ? undefined : String(published);
   }
-  const spec = String(entry).replace(/\/(tcp|udp|sctp)$/, '');
-  // IPv6 host IPs come in brackets; the last colon separates the container port.
-  const withoutIp = spec.replace(/^\[[^\]]*\]:/, '').replace(/^\d{1,3}(?:\.\d{1,3}){3}:/, '');
-  const parts = withoutIp.split(':');
+  // [ip:]host:container, where a part may be a ${VARIABLE:-default} or an [IPv6] address.
+  const parts = splitOutside(String(entry).replace(/\/(tcp|udp|sctp)$/, ''), ':');
   if (parts.length < 2) return undefined;
-  const hostPart = parts.slice(0, -1).join(':');
+  const hostPart = parts.length >= 3 ? parts[parts.length - 2]! : parts[0]!;
   return hostPart === '' ? undefined : hostPart;
+}
+
+/** Splits on `separator` outside ${…} and […]. */
+function splitOutside(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const char of text) {
+    if (char === '{' || char === '[') depth += 1;
+    if ((char === '}' || char === ']') && depth > 0) depth -= 1;
+    if (char === separator && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else current += char;
+  }
+  parts.push(current);
+  return parts;
 }
 
 /** One service out of `compose config --format json`. */

@@ -1,7 +1,14 @@
 import { compose } from '../commands/compose.js';
 import { docker, type ContainerState } from '../commands/docker.js';
 import { host } from '../commands/host.js';
-import { proxy, proxySiteFile } from '../commands/proxy.js';
+import {
+  otherSlot,
+  parseSiteSlots,
+  proxy,
+  proxySiteFile,
+  type Slot,
+  type SlotPorts,
+} from '../commands/proxy.js';
 import { lastLines } from '../exec/executor.js';
 import { formatMs, type ReadinessEndpoint } from '../readiness/index.js';
 import { containerState, serviceContainers } from '../state/containers.js';
@@ -29,10 +36,15 @@ export class BlueGreenStrategy implements SwitchStrategy {
   private proxyDir = '';
   /** This environment's site file before the deploy ('' when there was none). */
   private previousSite = '';
+  /** The slot that serves before the switch, and the one the new release takes. */
+  private liveSlot: Slot = 'blue';
+  private newSlot: Slot = 'blue';
+  private slots: SlotPorts | undefined;
   /** App containers of the environment before the launch: retired after the commit. */
   private oldContainers: ContainerState[] = [];
   private endpoint: Extract<ReadinessEndpoint, { kind: 'through-host' }> | undefined;
-  private cutOverStarted = false;
+  /** How the cut-over went about it: flipping the live slot, or (re)writing the site. */
+  private cutOver_: 'none' | 'slot' | 'site' = 'none';
 
   constructor(private readonly context: StrategyContext) {
     if (context.request.switching.strategy !== 'blue-green') throw new Error('not a blue-green deploy');
@@ -69,6 +81,17 @@ export class BlueGreenStrategy implements SwitchStrategy {
     this.previousSite = Buffer.from(/^site (\S*)$/m.exec(result.stdout)?.[1] ?? '', 'base64').toString(
       'utf8',
     );
+    this.liveSlot = /^live green$/m.test(result.stdout) ? 'green' : 'blue';
+    const free = /^free (\d+) (\d+)$/m.exec(result.stdout);
+    this.slots =
+      parseSiteSlots(this.previousSite) ??
+      (free ? { blue: Number(free[1]), green: Number(free[2]) } : undefined);
+    if (!this.slots)
+      throw new AppFailure(
+        `no free loopback ports for ${this.siteName}'s blue and green slots on ${link.where} (20000-29999)`,
+        'other',
+      );
+    this.newSlot = this.previousSite ? otherSlot(this.liveSlot) : 'blue';
     if (state === 'running')
       log.info('proxy', `${this.proxy.container} runs (${image}, configuration in ${dir})`);
     else log.info('proxy', `${state} ${this.proxy.container} (${image}, configuration in ${dir})`);
@@ -99,7 +122,26 @@ export class BlueGreenStrategy implements SwitchStrategy {
     const problem = blueGreenServiceProblem(service, app);
     if (problem) throw new AppFailure(problem, 'other');
     const port = this.settings.appPort ?? singleExposedPort(exposed?.stdout ?? '', request.release.appImage);
-    this.oldContainers = existing;
+    const hostPort = this.slots![this.newSlot];
+    // Whatever holds the free slot does not serve (an interrupted deploy's container, a stopped one).
+    const inTheWay = existing.filter((container) => container.hostPorts?.includes(hostPort));
+    if (inTheWay.length > 0) {
+      this.context.log.info(
+        'start',
+        `removing ${describeContainers(inTheWay)}, which holds the ${this.newSlot} slot (127.0.0.1:${hostPort}) but does not serve`,
+      );
+      const removed = await link.run(
+        host.fenced(fence, ['docker', 'rm', '--force', ...inTheWay.map((container) => container.id)]),
+        { check: false },
+      );
+      if (removed.code !== 0)
+        throw hostCommandFailure(
+          'other',
+          removed,
+          (stderr) => `could not free the ${this.newSlot} slot: ${lastLines(stderr, 5)}`,
+        );
+    }
+    this.oldContainers = existing.filter((container) => !inTheWay.includes(container));
 
     const result = await link.run(
       host.launchApp(
@@ -107,6 +149,7 @@ export class BlueGreenStrategy implements SwitchStrategy {
         compose.runApp(project, app, {
           name: this.containerName,
           port,
+          hostPort,
           labels: { [RELEASE_LABEL]: releaseId },
         }),
         { name: this.containerName, restart: service?.restart ?? '', port },
@@ -130,7 +173,7 @@ export class BlueGreenStrategy implements SwitchStrategy {
     };
     this.context.log.info(
       'start',
-      `${this.containerName} started next to ${describeContainers(existing)}; its port ${port} is 127.0.0.1:${published} on the host`,
+      `${this.containerName} started in the ${this.newSlot} slot next to ${describeContainers(this.oldContainers)}; its port ${port} is 127.0.0.1:${published} on the host`,
     );
   }
 
@@ -150,18 +193,26 @@ export class BlueGreenStrategy implements SwitchStrategy {
   }
 
   async cutOver(): Promise<void> {
-    const { log, request, releaseId } = this.context;
+    const { log, request } = this.context;
     const site = proxySiteFile({
       address: this.proxy.address,
-      upstream: `127.0.0.1:${this.endpoint!.port}`,
-      note: `deployer: ${request.target.environment} (${request.target.projectName}), release ${releaseId}, container ${this.containerName}`,
+      dir: this.proxyDir,
+      name: this.siteName,
+      slots: this.slots!,
+      note: `deployer: ${request.target.environment} (${request.target.projectName})`,
     });
-    this.cutOverStarted = true;
     const began = Date.now();
-    await this.writeSite(site);
+    if (site === this.previousSite) {
+      this.cutOver_ = 'slot';
+      await this.setLive(this.newSlot);
+    } else {
+      // A new site, or its address changed: the one case that reloads the proxy.
+      this.cutOver_ = 'site';
+      await this.writeSite(site, this.newSlot);
+    }
     log.info(
       'switch',
-      `the proxy sends ${this.proxy.address} to ${this.containerName} (reconfigured in ${Date.now() - began} ms)`,
+      `${this.proxy.address} is served by ${this.containerName} (${this.newSlot} slot; ${this.cutOver_ === 'slot' ? 'switched' : 'proxy reconfigured'} in ${Date.now() - began} ms)`,
     );
   }
 
@@ -190,9 +241,10 @@ export class BlueGreenStrategy implements SwitchStrategy {
     const { link, log, previous } = this.context;
     const messages: string[] = [];
     let proxyRestored = true;
-    if (this.cutOverStarted) {
+    if (this.cutOver_ !== 'none') {
       try {
-        if (this.previousSite) await this.writeSite(this.previousSite);
+        if (this.cutOver_ === 'slot') await this.setLive(this.liveSlot);
+        else if (this.previousSite) await this.writeSite(this.previousSite, this.liveSlot);
         else await this.removeSite();
         messages.push('the proxy was switched back');
       } catch (error) {
@@ -224,32 +276,29 @@ export class BlueGreenStrategy implements SwitchStrategy {
     return { strategy: 'blue-green' as const, container: this.containerName };
   }
 
-  private async writeSite(text: string): Promise<void> {
-    const spec = { container: this.proxy.container, dir: this.proxyDir, name: this.siteName };
-    const result = await this.context.link.run(proxy.switchSite(this.context.fence, spec), {
-      stdin: text,
-      check: false,
-      timeoutMs: 90_000,
-    });
-    if (result.code !== 0 || !/^switched$/m.test(result.stdout))
-      throw hostCommandFailure(
-        'other',
-        result,
-        (stderr) => `the proxy refused the new configuration: ${lastLines(stderr, 8)}`,
-      );
+  private site() {
+    return { container: this.proxy.container, dir: this.proxyDir, name: this.siteName };
   }
 
-  private async removeSite(): Promise<void> {
-    const spec = { container: this.proxy.container, dir: this.proxyDir, name: this.siteName };
-    const result = await this.context.link.run(proxy.removeSite(this.context.fence, spec), {
-      check: false,
-      timeoutMs: 90_000,
-    });
-    if (result.code !== 0)
+  private setLive(slot: Slot): Promise<void> {
+    return this.proxyCommand(proxy.setLive(this.context.fence, this.site(), slot), /^live /m);
+  }
+
+  private writeSite(text: string, slot: Slot): Promise<void> {
+    return this.proxyCommand(proxy.writeSite(this.context.fence, this.site(), slot), /^switched$/m, text);
+  }
+
+  private removeSite(): Promise<void> {
+    return this.proxyCommand(proxy.removeSite(this.context.fence, this.site()), /^removed$/m);
+  }
+
+  private async proxyCommand(argv: string[], done: RegExp, stdin?: string): Promise<void> {
+    const result = await this.context.link.run(argv, { stdin, check: false, timeoutMs: 90_000 });
+    if (result.code !== 0 || !done.test(result.stdout))
       throw hostCommandFailure(
         'other',
         result,
-        (stderr) => `removing the site failed: ${lastLines(stderr, 8)}`,
+        (stderr) => `the proxy refused the change: ${lastLines(stderr, 8)}`,
       );
   }
 }

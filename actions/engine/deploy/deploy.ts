@@ -168,20 +168,38 @@ class Deployment {
     return outcome;
   }
 
-  /** After the commit the old app goes; whatever happens here, the release stays live. */
+  /**
+   * After the commit the old app goes; whatever happens here, the release stays live. A connection
+   * lost on the way is reconnected once and the retirement asked again: it is idempotent, and
+   * otherwise the old container could keep running until the next deploy.
+   */
   private async retire(): Promise<void> {
     const name = this.strategy.steps.retire;
     if (!name) return;
-    try {
-      const problem = await this.step(name, () => this.strategy.retire(this.stop.signal));
-      if (problem) this.log.warn(name, problem);
-    } catch (error) {
-      this.log.warn(
-        name,
-        this.stop.signal.aborted
-          ? 'stopped waiting for the old app container to drain (the run was cancelled); it stops on the host by itself'
-          : `the old app container could not be drained: ${(error as Error).message}`,
-      );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const problem = await this.step(name, () => this.strategy.retire(this.stop.signal));
+        if (problem) this.log.warn(name, problem);
+        return;
+      } catch (error) {
+        if (this.stop.signal.aborted) {
+          this.log.warn(
+            name,
+            'stopped waiting for the old app container to drain (the run was cancelled); it stops on the host by itself',
+          );
+          return;
+        }
+        if (attempt === 1 && isTransportFault(error)) {
+          this.log.warn(name, `${error.message}; reconnecting to finish draining the old app container`);
+          const reconnected = await this.reconnect().then(
+            () => true,
+            () => false,
+          );
+          if (reconnected) continue;
+        }
+        this.log.warn(name, `the old app container could not be drained: ${(error as Error).message}`);
+        return;
+      }
     }
   }
 
