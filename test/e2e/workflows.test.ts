@@ -8,20 +8,78 @@ import {
   type HarnessEvent,
   type WorkflowResult,
 } from '../../scripts/harness/index.mjs';
+import { SshExecutor } from '../../actions/engine/exec/ssh.js';
 import { get } from '../support/http.js';
 import { repoRoot } from '../support/paths.js';
 import { sandbox, type Sandbox } from '../support/sandbox.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
 
 // The starter workflows installed in a fresh repository made from examples/hello, run by the local
 // workflow harness (scripts/harness) on the sandbox: push to main -> release.yml -> deploy-staging.yml,
 // then "Run workflow" -> promote-prod.yml. Deployer's actions run from their dist/ bundles.
+//
+// The starters deploy blue-green behind deployer's proxy. Here the proxy of the two environments is the
+// test's own (an image the sandbox builds offline, a container and a folder no other test uses) and serves
+// each environment on the plan's free port, which is also the environment's APP_HOST_PORT secret (where
+// promote-prod checks staging's readiness). Those are the only lines of the starters the test changes.
+
+interface TestProxy {
+  container: string;
+  dir: string;
+}
+
+/**
+ * The user's starters with the sandbox's proxy settings, checked to still be what the templates ship:
+ * blue-green with examples/hello's blue-green compose file.
+ */
+function startersOnSandbox(repository: string, sb: Sandbox, plan: ChainPlan, proxy: TestProxy) {
+  const files: Record<string, string> = {};
+  for (const [file, job, port] of [
+    ['deployer-staging.yml', 'staging', plan.staging.port],
+    ['deployer-production.yml', 'production', plan.production.port],
+  ] as const) {
+    const path = `.github/workflows/${file}`;
+    const doc = parseDocument(readFileSync(join(repository, path), 'utf8'));
+    const inputs = ['jobs', job, 'with'];
+    expect(doc.getIn([...inputs, 'strategy']), file).toBe('blue-green');
+    expect(doc.getIn([...inputs, 'compose-file']), file).toBe('docker-compose.blue-green.yml');
+    expect(doc.getIn([...inputs, 'proxy-address']), file).toMatch(/^:\d+$/);
+    doc.setIn([...inputs, 'proxy-address'], `:${port}`);
+    doc.setIn([...inputs, 'proxy-image'], sb.proxyImage);
+    doc.setIn([...inputs, 'proxy-container'], proxy.container);
+    doc.setIn([...inputs, 'proxy-dir'], proxy.dir);
+    files[path] = String(doc);
+  }
+  return files;
+}
+
+/** Removes the test's proxy container and its folder, over SSH as the deploy user. */
+async function removeProxy(sb: Sandbox, proxy: TestProxy) {
+  const ssh = await SshExecutor.connect({
+    host: sb.sshHost,
+    port: sb.sshPort,
+    username: sb.sshUser,
+    privateKey: sb.sshKey,
+    hostKey: { kind: 'fingerprint', fingerprints: [sb.hostFingerprint] },
+  });
+  try {
+    await ssh.run(['docker', 'rm', '--force', proxy.container], { check: false });
+    await ssh.run(['rm', '-rf', '--', proxy.dir], { check: false });
+  } finally {
+    await ssh.close();
+  }
+}
 
 describe('reusable workflows: release → deploy-staging → promote-prod through the starters', () => {
   let sb: Sandbox;
   let plan: ChainPlan;
   let chain: Chain;
+  let proxy: TestProxy;
+  /** The user's first commit that deploys: the starters with the sandbox's proxy settings. */
+  let head: string;
   const events: HarnessEvent[] = [];
 
   beforeAll(async () => {
@@ -30,13 +88,19 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
       if (!existsSync(`${repoRoot}${action}/dist/index.js`))
         throw new Error(`${action}/dist is missing: npm run build -- ${action}`);
     plan = await planChain(sb, { name: 'wfe2e' });
+    proxy = { container: `deployer-proxy-${plan.unique}`, dir: `${sb.deployRoot}/${plan.unique}-proxy` };
     chain = createChain(sb, plan, { reporter: (event) => events.push(event) });
+    head = chain.commit(
+      startersOnSandbox(chain.repository, sb, plan, proxy),
+      'deployer starters: the proxy on the sandbox',
+    );
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     if (!plan) return;
     destroyEnvironment(sb, plan.staging.deployPath, plan.staging.project);
     destroyEnvironment(sb, plan.production.deployPath, plan.production.project);
+    if (proxy) await removeProxy(sb, proxy);
     if (chain) rmSync(chain.work, { recursive: true, force: true });
   });
 
@@ -51,6 +115,25 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
 
   const version = async (port: number) =>
     JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version;
+
+  /** The running app containers of a project (blue-green: `<project>-app-<release id>`). */
+  const appContainers = (project: string) =>
+    execFileSync(
+      'docker',
+      [
+        'ps',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        '--filter',
+        'label=com.docker.compose.service=app',
+        '--format',
+        '{{.Names}}',
+      ],
+      { encoding: 'utf8' },
+    )
+      .trim()
+      .split('\n')
+      .filter(Boolean);
 
   /** `docker inspect` of the running app container of a project: the image reference it was started from. */
   const runningAppImage = (project: string) =>
@@ -67,21 +150,33 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
 
   let first: { sha: string; appImage: string; appDigest: string; migratorDigest: string };
 
-  it('a push to main releases both images and deploys them by digest to staging', async () => {
-    const push = await chain.push(chain.sha);
+  it('a push to main releases both images and deploys them by digest to staging, blue-green', async () => {
+    const push = await chain.push(head);
     expectSuccess(push);
     const release = push.jobs.release!.outputs;
-    expect(release.sha).toBe(chain.sha);
-    expect(release.tag).toBe(`sha-${chain.sha}`);
+    expect(release.sha).toBe(head);
+    expect(release.tag).toBe(`sha-${head}`);
     expect(release['app-image']).toBe(`${sb.registry}/${plan.repository}@${release['app-digest']}`);
     expect(release['migrator-image']).toBe(
       `${sb.registry}/${plan.repository}-migrator@${release['migrator-digest']}`,
     );
     expect(release['app-digest']).toMatch(/^sha256:[0-9a-f]{64}$/);
     const staging = push.jobs.staging!.outputs;
-    expect(staging).toMatchObject({ status: 'success', sha: chain.sha, 'app-digest': release['app-digest'] });
+    expect(staging).toMatchObject({ status: 'success', sha: head, 'app-digest': release['app-digest'] });
     expect(runningAppImage(plan.staging.project)).toBe(release['app-image']);
-    expect(await version(plan.staging.port)).toBe(chain.sha);
+    // The starter's strategy reached the action: one app container named after its release, no fixed port,
+    // behind the proxy the deploy started, which serves staging on its address.
+    expect(appContainers(plan.staging.project)).toEqual([
+      `${plan.staging.project}-app-${staging['release-id']}`.toLowerCase(),
+    ]);
+    expect(
+      execFileSync(
+        'docker',
+        ['inspect', '--format', '{{.State.Status}} {{.Config.Image}}', proxy.container],
+        { encoding: 'utf8' },
+      ).trim(),
+    ).toBe(`running ${sb.proxyImage}`);
+    expect(await version(plan.staging.port)).toBe(head);
     // Deployer's actions were checked out at the commit of the workflow file that ran (job.workflow_sha);
     // the harness's checkout refuses any other ref of deployer. ("deployer" is masked: it is also the
     // registry user, a secret here.)
@@ -92,7 +187,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     expect(located.length).toBe(2);
     for (const step of located) expect(step.log).toContain(`@${deployerSha}`);
     first = {
-      sha: chain.sha,
+      sha: head,
       appImage: release['app-image']!,
       appDigest: release['app-digest']!,
       migratorDigest: release['migrator-digest']!,
@@ -113,6 +208,11 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     });
     expect(await version(plan.production.port)).toBe(first.sha);
     expect(runningAppImage(plan.production.project)).toBe(first.appImage);
+    // One proxy for both environments of the host, each on its own address.
+    expect(readdirSync(join(proxy.dir, 'sites'))).toEqual(
+      expect.arrayContaining([`${plan.staging.project}.caddy`, `${plan.production.project}.caddy`]),
+    );
+    expect(await version(plan.staging.port)).toBe(first.sha);
   });
 
   it('refuses to promote a commit staging does not run, leaving production as it was', async () => {
@@ -129,6 +229,8 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     const second = chain.commit({ 'CHANGELOG.md': 'second release\n' }, 'second release');
     expectSuccess(await chain.push(second));
     expect(await version(plan.staging.port)).toBe(second);
+    // The first release's container drained and went.
+    expect(appContainers(plan.staging.project)).toHaveLength(1);
     expectSuccess(await chain.dispatch({ sha: second }));
     expect(await version(plan.production.port)).toBe(second);
 
@@ -139,7 +241,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     expect(runningAppImage(plan.production.project)).toBe(first.appImage);
   });
 
-  it('names the missing environment secrets before touching anything', async () => {
+  it('names the missing environment secrets before touching anything (APP_HOST_PORT only for recreate)', async () => {
     const plain = await planChain(sb, { name: 'wfe2e' });
     const broken = createChain(sb, plain, {
       environments: ({ staging, production }) => {
@@ -147,14 +249,28 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
         return { staging: { secrets: rest }, production: production! };
       },
     });
-    try {
-      const push = await broken.push(broken.sha);
+    const checkFails = async (sha: string, message: string) => {
+      const push = await broken.push(sha);
       expect(push.result).toBe('failure');
       expect(push.jobs.release!.result).toBe('success');
       const steps = push.jobs.staging!.jobs!.deploy!.steps!;
       expect(steps[0]).toMatchObject({ name: 'Check the staging secrets', outcome: 'failure' });
-      expect(steps[0]!.errors!.join('\n')).toContain('Missing secrets: DEPLOY_PATH APP_HOST_PORT');
+      expect(steps[0]!.errors!.join('\n')).toContain(message);
       expect(steps.find((step) => step.name === 'Deploy')?.outcome).toBe('skipped');
+    };
+    try {
+      // The starter as shipped: blue-green needs no APP_HOST_PORT.
+      await checkFails(broken.sha, 'Missing secrets: DEPLOY_PATH. ');
+      const starter = '.github/workflows/deployer-staging.yml';
+      const recreate = readFileSync(join(broken.repository, starter), 'utf8').replace(
+        'strategy: blue-green',
+        'strategy: recreate',
+      );
+      expect(recreate).toMatch(/^ {6}strategy: recreate$/m);
+      await checkFails(
+        broken.commit({ [starter]: recreate }, 'recreate'),
+        'Missing secrets: DEPLOY_PATH APP_HOST_PORT.',
+      );
     } finally {
       destroyEnvironment(sb, plain.staging.deployPath, plain.staging.project);
       destroyEnvironment(sb, plain.production.deployPath, plain.production.project);

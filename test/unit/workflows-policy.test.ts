@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { parse } from 'yaml';
+import {
+  blueGreenServiceProblem,
+  type ServiceConfig,
+} from '../../actions/engine/deploy/blue-green-config.js';
 import { repoRoot } from '../support/paths.js';
 
 // Rules for deployer's reusable workflows and starters that no linter checks.
@@ -139,6 +143,46 @@ describe('deploy jobs', () => {
     }
   });
 
+  // The blue-green settings of deploy-staging and promote-prod, passed through as they are.
+  const SWITCH_INPUTS = [
+    'strategy',
+    'proxy-address',
+    'proxy-image',
+    'proxy-container',
+    'proxy-dir',
+    'app-port',
+    'drain-timeout',
+  ];
+
+  it.each([
+    ['deploy-staging.yml', 'deploy', './.deployer/deploy-staging'],
+    ['promote-prod.yml', 'promote', './.deployer/promote-prod'],
+  ])(
+    "%s takes the action's strategy and proxy inputs with the action's defaults and passes them on",
+    (file, id, uses) => {
+      const workflow = load(`.github/workflows/${file}`);
+      const metadata = parse(
+        readFileSync(`${repoRoot}${uses.slice('./.deployer/'.length)}/action.yml`, 'utf8'),
+      ) as {
+        inputs: Record<string, { default?: string }>;
+      };
+      const triggers = [workflow.on.workflow_call!, workflow.on.workflow_dispatch].filter(
+        (trigger): trigger is Trigger => trigger !== undefined,
+      );
+      const step = workflow.jobs[id]!.steps!.find((s) => s.uses === uses)!;
+      for (const name of SWITCH_INPUTS) {
+        for (const trigger of triggers) {
+          const input = trigger.inputs![name];
+          expect(input, `${file} ${name}`).toMatchObject({ type: 'string' });
+          expect(input!.default ?? '', `${file} ${name}`).toBe(metadata.inputs[name]!.default ?? '');
+        }
+        expect(step.with![name], `${file} ${name}`).toBe(`\${{ inputs.${name} }}`);
+      }
+      // Existing callers keep recreate.
+      expect(workflow.on.workflow_call!.inputs!.strategy!.default).toBe('recreate');
+    },
+  );
+
   it('secrets-scan names its job gitleaks-gate (the required status check) and keeps the history', () => {
     const job = load('.github/workflows/secrets-scan.yml').jobs['gitleaks-gate']!;
     expect(job.name).toBe('gitleaks-gate');
@@ -148,6 +192,35 @@ describe('deploy jobs', () => {
       'fetch-depth': 0,
     });
     expect(job.steps!.some((step) => step.uses?.startsWith('github/codeql-action/upload-sarif@'))).toBe(true);
+  });
+});
+
+describe('the deploy starters', () => {
+  const deploys = [
+    ['deployer-staging.yml', 'staging'],
+    ['deployer-production.yml', 'production'],
+  ] as const;
+  const settings = deploys.map(([file, job]) => load(`workflows-templates/${file}`).jobs[job]!.with!);
+
+  it('deploy blue-green, with a compose file whose app service two containers can share', () => {
+    for (const [index, [file]] of deploys.entries()) {
+      const withs = settings[index]!;
+      expect(withs.strategy, file).toBe('blue-green');
+      // examples/hello is the app the starters are made for (and the end-to-end test runs them on).
+      const compose = parse(
+        readFileSync(`${repoRoot}examples/hello/${String(withs['compose-file'])}`, 'utf8'),
+      ) as {
+        services: Record<string, ServiceConfig>;
+      };
+      expect(blueGreenServiceProblem(compose.services.app, 'app'), file).toBeUndefined();
+    }
+  });
+
+  it('give staging and production different proxy addresses, so that they can share a host', () => {
+    const [staging, production] = settings.map((withs) => String(withs['proxy-address']));
+    expect(staging).toMatch(/^:\d+$/);
+    expect(production).toMatch(/^:\d+$/);
+    expect(staging).not.toBe(production);
   });
 });
 
