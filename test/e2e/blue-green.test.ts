@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
+import { request } from 'node:http';
 import { eventually, get } from '../support/http.js';
 import {
   blueGreenInputs,
@@ -194,6 +195,33 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
     expect(await version(stagingPort)).toBe(releaseA.sha);
   });
 
+  it("serves a third environment by host name on staging's port, and deploys it without touching staging", async () => {
+    const named = await HostFixture.create(sb, 'bg-named');
+    try {
+      const stagingSite = await staging.ssh.run(['cat', `${proxy.dir}/sites/${staging.projectName}.caddy`]);
+      const run = await runAction('deploy-staging', {
+        inputs: {
+          ...connection(),
+          'deploy-path': named.deployPath,
+          'project-name': named.projectName,
+          'proxy-address': `named.test:${stagingPort}`,
+          'app-image': releaseB.appImage,
+          'migrator-image': releaseB.migratorImage,
+          sha: releaseB.sha,
+        },
+      });
+      expect(run.code, run.stdout).toBe(0);
+      const byName = await getWithHost(`http://127.0.0.1:${stagingPort}/version`, 'named.test');
+      expect(JSON.parse(byName).version).toBe(releaseB.sha);
+      expect(await version(stagingPort)).toBe(releaseA.sha);
+      expect((await staging.ssh.run(['cat', `${proxy.dir}/sites/${staging.projectName}.caddy`])).stdout).toBe(
+        stagingSite.stdout,
+      );
+    } finally {
+      await named.destroy();
+    }
+  });
+
   it('refuses an app service with a fixed host port before anything changes on the host', async () => {
     const before = await staging.state();
     const run = await deployStaging(releaseB, { 'compose-file': `${exampleDir}/docker-compose.deploy.yml` });
@@ -205,3 +233,18 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
     expect(await version(stagingPort)).toBe(releaseA.sha);
   });
 });
+
+/** A GET with its own Host header (fetch does not let one be set). */
+function getWithHost(url: string, hostHeader: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sent = request(url, { headers: { Host: hostHeader }, timeout: 5000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () =>
+        response.statusCode === 200 ? resolve(body) : reject(new Error(`${response.statusCode}: ${body}`)),
+      );
+    });
+    sent.on('error', reject);
+    sent.end();
+  });
+}

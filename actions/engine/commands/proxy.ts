@@ -160,7 +160,7 @@ export const proxy = {
   /**
    * Makes sure the proxy runs, never restarting a running one. Prints `site <base64>` (the site
    * file of `site` now, empty: none), `live <slot>`, `free <port> <port>` when the site has no
-   * file yet, then `proxy <running|started|created> <dir> <image>`: the folder and image of the
+   * file with slots yet, then `proxy <running|started|created> <dir> <image>`: the folder and image of the
    * proxy that runs (a running proxy keeps its own, whatever the inputs say now).
    */
   ensure(spec: ProxyContainer, site: string): string[] {
@@ -180,7 +180,7 @@ show_site() {
   file="$1/sites/$name.caddy"
   echo "site $(base64 < "$file" 2>/dev/null | tr -d '\\n')"
   if [ -e "$1/live/$name.green" ]; then echo "live green"; else echo "live blue"; fi
-  [ -f "$file" ] || { dir=$1; free_ports; }
+  grep -qs "^# deployer-slots " "$file" || { dir=$1; free_ports; }
 }
 if describe; then
   [ -n "$labelled" ] || { echo "a container named $container exists, but deployer did not start it (it has no ${PROXY_DIR_LABEL} label): give proxy-container another name" >&2; exit 1; }

@@ -19,6 +19,12 @@ export function deploySummaryMarkdown(title: string, outcome: DeployOutcome, url
     ['App image', `\`${release.appImage}\``],
     ['Migrator image', `\`${release.migratorImage}\``],
     ['Migrations', release.migrated ? 'ran' : 'not run'],
+    [
+      'Switch',
+      release.strategy === 'blue-green'
+        ? `blue-green${release.container ? ` (container \`${release.container}\`)` : ''}`
+        : 'recreate',
+    ],
     ['Previous release', previous ? `\`${previous.id}\` (${previous.sha.slice(0, 12)})` : '—'],
     ...(release.promotedFrom
       ? [['Promoted from', `${release.promotedFrom.environment} \`${release.promotedFrom.releaseId}\``]]
