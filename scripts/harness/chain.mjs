@@ -10,11 +10,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
 import { Harness } from './workflow.mjs';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const DEPLOYER_REPOSITORY = 'acme/deployer';
-const STARTERS = ['deployer-staging.yml', 'deployer-production.yml'];
+/** The starter workflows, each with the environment its deploy job (of the same name) deploys to. */
+const STARTERS = { 'deployer-staging.yml': 'staging', 'deployer-production.yml': 'production' };
 /** git without the machine's or user's configuration, with a fixed author (tests and the demo). */
 export const GIT_ENV = {
   ...process.env,
@@ -126,6 +128,43 @@ export function destroyEnvironment(sb, deployPath, project) {
   );
 }
 
+/** Removes a chain's proxy: its container, if any, and its folder. */
+export function destroyProxy(sb, proxy) {
+  onHost(
+    sb,
+    ['docker ps -aq --filter "name=^$1\\$" | xargs -r docker rm -f >/dev/null', 'rm -rf -- "$2"'].join('\n'),
+    [proxy.container, proxy.dir],
+  );
+}
+
+/**
+ * Removes what a chain's runs left on the host: both environments, then its proxy. Every part is tried;
+ * `report(part, error?)` hears of each, else the first error is thrown once all were tried.
+ * @param {{ staging: { deployPath: string, project: string }, production: { deployPath: string, project: string },
+ *   proxy?: { container: string, dir: string } }} plan
+ * @param {(part: string, error?: Error) => void} [report]
+ */
+export function destroyChain(sb, plan, report) {
+  const parts = [plan.staging, plan.production].map((environment) => [
+    `${environment.project} (${environment.deployPath})`,
+    () => destroyEnvironment(sb, environment.deployPath, environment.project),
+  ]);
+  // A plan recorded before chains had a proxy of their own has none.
+  if (plan.proxy)
+    parts.push([`proxy ${plan.proxy.container} (${plan.proxy.dir})`, () => destroyProxy(sb, plan.proxy)]);
+  let failed;
+  for (const [part, remove] of parts) {
+    try {
+      remove();
+      report?.(part);
+    } catch (error) {
+      failed ??= error;
+      report?.(part, error);
+    }
+  }
+  if (failed && !report) throw failed;
+}
+
 /** Compose project deploy-staging/promote-prod choose by default: <deploy-path basename>-<environment>. */
 export const projectName = (deployPath, environment) =>
   `${deployPath.split('/').filter(Boolean).pop()}-${environment}`.toLowerCase().replace(/[^a-z0-9_-]+/g, '-');
@@ -138,7 +177,7 @@ export function makeUserRepository(workDir) {
   const dir = join(workDir, 'hello');
   cpSync(join(repoRoot, 'examples/hello'), dir, { recursive: true });
   mkdirSync(join(dir, '.github/workflows'), { recursive: true });
-  for (const starter of STARTERS) {
+  for (const starter of Object.keys(STARTERS)) {
     const text = readFileSync(join(repoRoot, 'workflows-templates', starter), 'utf8');
     writeFileSync(join(dir, '.github/workflows', starter), text.replaceAll('$default-branch', 'main'));
   }
@@ -146,6 +185,40 @@ export function makeUserRepository(workDir) {
   git(dir, 'add', '--all');
   git(dir, 'commit', '--quiet', '-m', 'hello, with deployer starter workflows');
   return { dir, sha: git(dir, 'rev-parse', 'HEAD') };
+}
+
+/**
+ * The starters of a user's repository on the sandbox: the only lines they change are the proxy's. The image
+ * the sandbox builds offline (caddy:2 cannot be pulled there), the plan's own proxy container and folder,
+ * and each environment's free port as its proxy address, which is also its APP_HOST_PORT secret (where
+ * promote-prod checks staging's readiness, and where the demo and tests ask for /version). Refuses starters
+ * that no longer deploy blue-green with examples/hello's blue-green compose file.
+ * Returns the changed files by path in the repository.
+ */
+export function startersOnSandbox(repository, sb, plan) {
+  const files = {};
+  for (const [starter, environment] of Object.entries(STARTERS)) {
+    const path = `.github/workflows/${starter}`;
+    const doc = parseDocument(readFileSync(join(repository, path), 'utf8'));
+    const inputs = ['jobs', environment, 'with'];
+    for (const [input, expected] of [
+      ['strategy', /^blue-green$/],
+      ['compose-file', /^docker-compose\.blue-green\.yml$/],
+      ['proxy-address', /^:\d+$/],
+    ]) {
+      const value = doc.getIn([...inputs, input]);
+      if (!expected.test(String(value)))
+        throw new Error(
+          `${starter}: jobs.${environment}.with.${input} is ${JSON.stringify(value)}, not ${expected}`,
+        );
+    }
+    doc.setIn([...inputs, 'proxy-address'], `:${plan[environment].port}`);
+    doc.setIn([...inputs, 'proxy-image'], sb.proxyImage);
+    doc.setIn([...inputs, 'proxy-container'], plan.proxy.container);
+    doc.setIn([...inputs, 'proxy-dir'], plan.proxy.dir);
+    files[path] = String(doc);
+  }
+  return files;
 }
 
 function deployerSha() {
@@ -157,7 +230,7 @@ function deployerSha() {
 }
 
 /**
- * Plans a chain run: unique repository name, deploy paths and ports. Nothing is touched yet.
+ * Plans a chain run: unique repository name, deploy paths, ports and proxy. Nothing is touched yet.
  * @param {ReturnType<typeof readSandbox>} sb
  */
 export async function planChain(sb, { name = 'chain' } = {}) {
@@ -166,6 +239,8 @@ export async function planChain(sb, { name = 'chain' } = {}) {
   const productionPath = `${sb.deployRoot}/${unique}-production`;
   return {
     unique,
+    // The blue-green proxy of both environments: a container and a folder no other chain or test uses.
+    proxy: { container: `deployer-proxy-${unique}`, dir: `${sb.deployRoot}/${unique}-proxy` },
     // Not containing the SSH user's name: GitHub would mask it in logs and drop outputs holding it.
     repository: `acme-${name}/hello-${unique.split('-').pop()}`,
     staging: {
@@ -182,8 +257,9 @@ export async function planChain(sb, { name = 'chain' } = {}) {
 }
 
 /**
- * The GitHub side of a plan: both deploy paths prepared, a fresh user repository with the starters, and a
- * harness whose repository and environment secrets/variables are set as docs/workflows.md asks.
+ * The GitHub side of a plan: both deploy paths prepared, a fresh user repository with the starters, then a
+ * commit of it that puts them on the sandbox's proxy (startersOnSandbox; `sha`), and a harness whose
+ * repository and environment secrets/variables are set as docs/workflows.md asks.
  * `push(sha)` and `dispatch(inputs)` run the two starters like a push to main and a "Run workflow".
  * @param {ReturnType<typeof readSandbox>} sb
  * @param {Awaited<ReturnType<typeof planChain>>} plan
@@ -195,6 +271,13 @@ export function createChain(sb, plan, { reporter, workDir, approve, environments
   prepareEnvironment(sb, plan.staging.deployPath, 'hello from staging');
   prepareEnvironment(sb, plan.production.deployPath, 'hello from production');
   const user = makeUserRepository(work);
+  const commit = (files, message) => {
+    for (const [path, content] of Object.entries(files)) writeFileSync(join(user.dir, path), content);
+    git(user.dir, 'add', '--all');
+    git(user.dir, 'commit', '--quiet', '-m', message);
+    return git(user.dir, 'rev-parse', 'HEAD');
+  };
+  const sha = commit(startersOnSandbox(user.dir, sb, plan), 'deployer starters: the proxy on the sandbox');
   const connection = {
     SSH_HOST: sb.sshHost,
     SSH_PORT: String(sb.sshPort),
@@ -239,14 +322,9 @@ export function createChain(sb, plan, { reporter, workDir, approve, environments
   return {
     work,
     repository: user.dir,
-    sha: user.sha,
+    sha,
     /** Commits `files` on main in the user repository; returns the new commit. */
-    commit(files, message) {
-      for (const [path, content] of Object.entries(files)) writeFileSync(join(user.dir, path), content);
-      git(user.dir, 'add', '--all');
-      git(user.dir, 'commit', '--quiet', '-m', message);
-      return git(user.dir, 'rev-parse', 'HEAD');
-    },
+    commit,
     push: (sha) =>
       harness.trigger({
         repository: plan.repository,

@@ -1,7 +1,8 @@
 // The demo's chain (scripts/demo runs it after installing dependencies and starting the sandbox):
 // a fresh repository made from examples/hello with deployer's starter workflows, pushed to main
 // (release -> deploy to staging), then promoted to production by "Run workflow", all through the local
-// workflow harness on the sandbox. Leaves staging and production running; `--down` removes them.
+// workflow harness on the sandbox. Leaves staging and production running behind the chain's blue-green proxy
+// (each on its own port of the host); `--down` removes them and the proxy.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,8 @@ import { parseKeyValueFile } from './commands.mjs';
 import { runLocalAction } from './steps.mjs';
 import {
   demoStateFile,
-  destroyEnvironment,
+  destroyChain,
+  onHost,
   planChain,
   readDemoState,
   readSandbox,
@@ -17,20 +19,22 @@ import {
   runChain,
 } from './chain.mjs';
 
-const get = async (url) =>
-  (await globalThis.fetch(url, { signal: globalThis.AbortSignal.timeout(5000) })).text();
+const get = async (url) => {
+  const response = await globalThis.fetch(url, { signal: globalThis.AbortSignal.timeout(5000) });
+  return { status: response.status, server: response.headers.get('server'), body: await response.text() };
+};
 const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
 const started = Date.now();
 
+/** Removes both environments and the proxy of a demo's plan (its state file), and the state file. */
 function takeDown(sb, state, why) {
-  for (const environment of [state.staging, state.production]) {
-    try {
-      destroyEnvironment(sb, environment.deployPath, environment.project);
-      console.log(`[demo] ${why}: removed ${environment.project} (${environment.deployPath})`);
-    } catch (error) {
-      console.log(`[demo] ${why}: could not remove ${environment.project}: ${error.message.split('\n')[0]}`);
-    }
-  }
+  destroyChain(sb, state, (part, error) =>
+    console.log(
+      error
+        ? `[demo] ${why}: could not remove ${part}: ${error.message.split('\n')[0]}`
+        : `[demo] ${why}: removed ${part}`,
+    ),
+  );
   rmSync(demoStateFile, { force: true });
 }
 
@@ -80,8 +84,8 @@ if (failed) {
   process.exit(1);
 }
 
-// verify-ready on its own, as a workflow step would run it: through SSH to each environment's port
-// (bound to 127.0.0.1 on the host), expecting the commit's version.
+// verify-ready on its own, as a workflow step would run it: through SSH to each environment's port on the
+// host (its proxy address), expecting the commit's version.
 console.log('\n▶ verify-ready: both environments answer ready with the commit');
 for (const [name, environment] of [
   ['staging', plan.staging],
@@ -122,18 +126,50 @@ for (const [name, environment] of [
   }
 }
 
+// Both environments through the proxy the deploys started: each on its own proxy address (a port of the
+// host, on loopback here), answered by Caddy with the app's body.
 const release = run.push.jobs.release.outputs;
-const production = `http://127.0.0.1:${plan.production.port}`;
-const staging = `http://127.0.0.1:${plan.staging.port}`;
-const version = await get(`${production}/version`);
-const ready = await get(`${production}/api/ready`);
+const { proxy } = plan;
+const [proxyState, ...sites] = onHost(
+  sb,
+  'docker inspect --format "{{.State.Status}} {{.Config.Image}}" "$1" && ls "$2/sites"',
+  [proxy.container, proxy.dir],
+)
+  .trim()
+  .split('\n');
+const served = {};
+const problems = [];
+if (proxyState !== `running ${sb.proxyImage}`) problems.push(`proxy ${proxy.container} is "${proxyState}"`);
+for (const [name, environment] of [
+  ['staging', plan.staging],
+  ['production', plan.production],
+]) {
+  const url = `http://127.0.0.1:${environment.port}`;
+  const version = await get(`${url}/version`);
+  served[name] = { url, environment, version, ready: await get(`${url}/api/ready`) };
+  if (!sites.includes(`${environment.project}.caddy`)) problems.push(`the proxy has no site for ${name}`);
+  if (version.status !== 200 || !version.body.includes(`"version":"${run.sha}"`))
+    problems.push(`${url}/version answered ${version.status} ${version.body}`);
+  if (!/caddy/i.test(version.server ?? ''))
+    problems.push(`${url} is not served by the proxy (Server: ${version.server})`);
+}
+const line = (name) => {
+  const { url, environment, version, ready } = served[name];
+  return `[demo] ${name.padEnd(13)} ${url}  (${environment.deployPath})
+[demo]   GET ${url}/version   -> ${version.status} ${version.body}  (Server: ${version.server})
+[demo]   GET ${url}/api/ready -> ${ready.status} ${ready.body}`;
+};
 console.log(`
 [demo] commit        ${run.sha}
 [demo] app image     ${release['app-image']}
 [demo] migrator      ${release['migrator-image']}
-[demo] staging       ${staging}  (${plan.staging.deployPath})
-[demo] production    ${production}  (${plan.production.deployPath})
-[demo] GET ${production}/version   -> ${version}
-[demo] GET ${production}/api/ready -> ${ready}
-[demo] chain done in ${seconds(Date.now() - started)}; staging and production keep running.
+[demo] proxy         ${proxy.container} (${proxyState}), sites: ${sites.join(' ')}
+${line('staging')}
+${line('production')}`);
+if (problems.length > 0) {
+  console.error(`[demo] FAILED: ${problems.join('; ')}`);
+  console.error(`[demo] what was deployed stays for inspection; remove it with: scripts/demo --down`);
+  process.exit(1);
+}
+console.log(`[demo] chain done in ${seconds(Date.now() - started)}; staging and production keep running behind the proxy.
 [demo] stop them with: scripts/demo --down`);

@@ -119,8 +119,15 @@ export interface ChainEnvironment {
   project: string;
 }
 
+/** The blue-green proxy of a chain's two environments on the sandbox host. */
+export interface ChainProxy {
+  container: string;
+  dir: string;
+}
+
 export interface ChainPlan {
   unique: string;
+  proxy: ChainProxy;
   repository: string;
   staging: ChainEnvironment;
   production: ChainEnvironment;
@@ -161,6 +168,7 @@ export interface ChainOptions {
 export interface Chain {
   work: string;
   repository: string;
+  /** The commit that puts the starters on the sandbox's proxy (startersOnSandbox): the first to deploy. */
   sha: string;
   commit(files: Record<string, string>, message: string): string;
   push(sha: string): Promise<WorkflowResult>;
@@ -169,6 +177,17 @@ export interface Chain {
 export function createChain(sb: SandboxFacts, plan: ChainPlan, options?: ChainOptions): Chain;
 export function prepareEnvironment(sb: SandboxFacts, deployPath: string, greeting: string): void;
 export function destroyEnvironment(sb: SandboxFacts, deployPath: string, project: string): void;
+export function destroyProxy(sb: SandboxFacts, proxy: ChainProxy): void;
+export function destroyChain(
+  sb: SandboxFacts,
+  plan: Pick<ChainPlan, 'staging' | 'production'> & { proxy?: ChainProxy },
+  report?: (part: string, error?: Error) => void,
+): void;
+export function startersOnSandbox(
+  repository: string,
+  sb: SandboxFacts,
+  plan: ChainPlan,
+): Record<string, string>;
 export function projectName(deployPath: string, environment: string): string;
 export function makeUserRepository(workDir: string): { dir: string; sha: string };
 export function readDemoState(): unknown;

@@ -7,7 +7,9 @@ export {
   DEPLOYER_REPOSITORY,
   createChain,
   demoStateFile,
+  destroyChain,
   destroyEnvironment,
+  destroyProxy,
   freePort,
   git,
   GIT_ENV,
@@ -19,4 +21,5 @@ export {
   readSandbox,
   repoRoot,
   runChain,
+  startersOnSandbox,
 } from './chain.mjs';

@@ -1,85 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createChain,
-  destroyEnvironment,
+  destroyChain,
   planChain,
   type Chain,
   type ChainPlan,
   type HarnessEvent,
   type WorkflowResult,
 } from '../../scripts/harness/index.mjs';
-import { SshExecutor } from '../../actions/engine/exec/ssh.js';
 import { get } from '../support/http.js';
 import { repoRoot } from '../support/paths.js';
 import { sandbox, type Sandbox } from '../support/sandbox.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
 
 // The starter workflows installed in a fresh repository made from examples/hello, run by the local
 // workflow harness (scripts/harness) on the sandbox: push to main -> release.yml -> deploy-staging.yml,
 // then "Run workflow" -> promote-prod.yml. Deployer's actions run from their dist/ bundles.
 //
-// The starters deploy blue-green behind deployer's proxy. Here the proxy of the two environments is the
-// test's own (an image the sandbox builds offline, a container and a folder no other test uses) and serves
-// each environment on the plan's free port, which is also the environment's APP_HOST_PORT secret (where
-// promote-prod checks staging's readiness). Those are the only lines of the starters the test changes.
-
-interface TestProxy {
-  container: string;
-  dir: string;
-}
-
-/**
- * The user's starters with the sandbox's proxy settings, checked to still be what the templates ship:
- * blue-green with examples/hello's blue-green compose file.
- */
-function startersOnSandbox(repository: string, sb: Sandbox, plan: ChainPlan, proxy: TestProxy) {
-  const files: Record<string, string> = {};
-  for (const [file, job, port] of [
-    ['deployer-staging.yml', 'staging', plan.staging.port],
-    ['deployer-production.yml', 'production', plan.production.port],
-  ] as const) {
-    const path = `.github/workflows/${file}`;
-    const doc = parseDocument(readFileSync(join(repository, path), 'utf8'));
-    const inputs = ['jobs', job, 'with'];
-    expect(doc.getIn([...inputs, 'strategy']), file).toBe('blue-green');
-    expect(doc.getIn([...inputs, 'compose-file']), file).toBe('docker-compose.blue-green.yml');
-    expect(doc.getIn([...inputs, 'proxy-address']), file).toMatch(/^:\d+$/);
-    doc.setIn([...inputs, 'proxy-address'], `:${port}`);
-    doc.setIn([...inputs, 'proxy-image'], sb.proxyImage);
-    doc.setIn([...inputs, 'proxy-container'], proxy.container);
-    doc.setIn([...inputs, 'proxy-dir'], proxy.dir);
-    files[path] = String(doc);
-  }
-  return files;
-}
-
-/** Removes the test's proxy container and its folder, over SSH as the deploy user. */
-async function removeProxy(sb: Sandbox, proxy: TestProxy) {
-  const ssh = await SshExecutor.connect({
-    host: sb.sshHost,
-    port: sb.sshPort,
-    username: sb.sshUser,
-    privateKey: sb.sshKey,
-    hostKey: { kind: 'fingerprint', fingerprints: [sb.hostFingerprint] },
-  });
-  try {
-    await ssh.run(['docker', 'rm', '--force', proxy.container], { check: false });
-    await ssh.run(['rm', '-rf', '--', proxy.dir], { check: false });
-  } finally {
-    await ssh.close();
-  }
-}
+// The starters deploy blue-green behind deployer's proxy. createChain puts them on the sandbox, as for the
+// demo, in the repository's second commit (chain.sha, the first that deploys): the proxy of the two
+// environments is the plan's own (an image the sandbox builds offline, a container and a folder no other
+// test uses) and serves each environment on the plan's free port, which is also the environment's
+// APP_HOST_PORT secret (where promote-prod checks staging's readiness). Those are the only lines of the
+// starters it changes.
 
 describe('reusable workflows: release → deploy-staging → promote-prod through the starters', () => {
   let sb: Sandbox;
   let plan: ChainPlan;
   let chain: Chain;
-  let proxy: TestProxy;
-  /** The user's first commit that deploys: the starters with the sandbox's proxy settings. */
-  let head: string;
   const events: HarnessEvent[] = [];
 
   beforeAll(async () => {
@@ -88,19 +38,12 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
       if (!existsSync(`${repoRoot}${action}/dist/index.js`))
         throw new Error(`${action}/dist is missing: npm run build -- ${action}`);
     plan = await planChain(sb, { name: 'wfe2e' });
-    proxy = { container: `deployer-proxy-${plan.unique}`, dir: `${sb.deployRoot}/${plan.unique}-proxy` };
     chain = createChain(sb, plan, { reporter: (event) => events.push(event) });
-    head = chain.commit(
-      startersOnSandbox(chain.repository, sb, plan, proxy),
-      'deployer starters: the proxy on the sandbox',
-    );
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     if (!plan) return;
-    destroyEnvironment(sb, plan.staging.deployPath, plan.staging.project);
-    destroyEnvironment(sb, plan.production.deployPath, plan.production.project);
-    if (proxy) await removeProxy(sb, proxy);
+    destroyChain(sb, plan);
     if (chain) rmSync(chain.work, { recursive: true, force: true });
   });
 
@@ -151,6 +94,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
   let first: { sha: string; appImage: string; appDigest: string; migratorDigest: string };
 
   it('a push to main releases both images and deploys them by digest to staging, blue-green', async () => {
+    const head = chain.sha;
     const push = await chain.push(head);
     expectSuccess(push);
     const release = push.jobs.release!.outputs;
@@ -172,7 +116,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     expect(
       execFileSync(
         'docker',
-        ['inspect', '--format', '{{.State.Status}} {{.Config.Image}}', proxy.container],
+        ['inspect', '--format', '{{.State.Status}} {{.Config.Image}}', plan.proxy.container],
         { encoding: 'utf8' },
       ).trim(),
     ).toBe(`running ${sb.proxyImage}`);
@@ -209,7 +153,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     expect(await version(plan.production.port)).toBe(first.sha);
     expect(runningAppImage(plan.production.project)).toBe(first.appImage);
     // One proxy for both environments of the host, each on its own address.
-    expect(readdirSync(join(proxy.dir, 'sites'))).toEqual(
+    expect(readdirSync(join(plan.proxy.dir, 'sites'))).toEqual(
       expect.arrayContaining([`${plan.staging.project}.caddy`, `${plan.production.project}.caddy`]),
     );
     expect(await version(plan.staging.port)).toBe(first.sha);
@@ -259,7 +203,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
       expect(steps.find((step) => step.name === 'Deploy')?.outcome).toBe('skipped');
     };
     try {
-      // The starter as shipped: blue-green needs no APP_HOST_PORT.
+      // The starter deploys blue-green (as shipped), which needs no APP_HOST_PORT.
       await checkFails(broken.sha, 'Missing secrets: DEPLOY_PATH. ');
       const starter = '.github/workflows/deployer-staging.yml';
       const recreate = readFileSync(join(broken.repository, starter), 'utf8').replace(
@@ -272,8 +216,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
         'Missing secrets: DEPLOY_PATH APP_HOST_PORT.',
       );
     } finally {
-      destroyEnvironment(sb, plain.staging.deployPath, plain.staging.project);
-      destroyEnvironment(sb, plain.production.deployPath, plain.production.project);
+      destroyChain(sb, plain);
       rmSync(broken.work, { recursive: true, force: true });
     }
   });

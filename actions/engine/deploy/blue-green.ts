@@ -44,7 +44,7 @@ export class BlueGreenStrategy implements SwitchStrategy {
   private oldContainers: ContainerState[] = [];
   private endpoint: Extract<ReadinessEndpoint, { kind: 'through-host' }> | undefined;
   /** How the cut-over went about it: flipping the live slot, or (re)writing the site. */
-  private cutOver_: 'none' | 'slot' | 'site' = 'none';
+  private switchedBy: 'none' | 'slot' | 'site' = 'none';
 
   constructor(private readonly context: StrategyContext) {
     if (context.request.switching.strategy !== 'blue-green') throw new Error('not a blue-green deploy');
@@ -203,16 +203,16 @@ export class BlueGreenStrategy implements SwitchStrategy {
     });
     const began = Date.now();
     if (site === this.previousSite) {
-      this.cutOver_ = 'slot';
+      this.switchedBy = 'slot';
       await this.setLive(this.newSlot);
     } else {
       // A new site, or its address changed: the one case that reloads the proxy.
-      this.cutOver_ = 'site';
+      this.switchedBy = 'site';
       await this.writeSite(site, this.newSlot);
     }
     log.info(
       'switch',
-      `${this.proxy.address} is served by ${this.containerName} (${this.newSlot} slot; ${this.cutOver_ === 'slot' ? 'switched' : 'proxy reconfigured'} in ${Date.now() - began} ms)`,
+      `${this.proxy.address} is served by ${this.containerName} (${this.newSlot} slot; ${this.switchedBy === 'slot' ? 'switched' : 'proxy reconfigured'} in ${Date.now() - began} ms)`,
     );
   }
 
@@ -236,14 +236,17 @@ export class BlueGreenStrategy implements SwitchStrategy {
     return undefined;
   }
 
-  /** Before the switch the old container never stopped serving: removing the new one is enough. */
+  /**
+   * Removes the new container. Before the switch the old one never stopped serving; after it (a
+   * lost connection or a cancel before the commit) the proxy is switched back first.
+   */
   async revert(): Promise<{ restored: boolean; message: string }> {
     const { link, log, previous } = this.context;
     const messages: string[] = [];
     let proxyRestored = true;
-    if (this.cutOver_ !== 'none') {
+    if (this.switchedBy !== 'none') {
       try {
-        if (this.cutOver_ === 'slot') await this.setLive(this.liveSlot);
+        if (this.switchedBy === 'slot') await this.setLive(this.liveSlot);
         else if (this.previousSite) await this.writeSite(this.previousSite, this.liveSlot);
         else await this.removeSite();
         messages.push('the proxy was switched back');
