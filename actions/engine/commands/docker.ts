@@ -195,8 +195,8 @@ export const docker = {
   containerStatus(name: string): string[] {
     return ['docker', 'inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name];
   },
-  removeContainer(name: string): string[] {
-    return ['docker', 'rm', '--force', name];
+  removeContainer(...names: string[]): string[] {
+    return ['docker', 'rm', '--force', ...names];
   },
   /** Prints the image ID; fails when the image is not in the local store. */
   imageExists(image: string): string[] {

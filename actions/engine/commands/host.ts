@@ -1,7 +1,8 @@
 // Host-side file, lock and state operations as argv lists. Each script below is a constant; every
 // value reaches it as a positional argument ("$1", "$2"…), never pasted into the script text.
 
-const sh = (script: string, ...args: string[]): string[] => ['sh', '-c', script, 'sh', ...args];
+/** `sh -c script` with `args` as its positional parameters: the one way values reach a script. */
+export const sh = (script: string, ...args: string[]): string[] => ['sh', '-c', script, 'sh', ...args];
 
 /** Exit codes the scripts below use to say what happened. */
 export const EXIT = {

@@ -11,9 +11,7 @@
 // folder (reachable only by root on the host, never over a network), with `caddy reload` run in
 // the proxy container. Pure: argv lists and texts.
 
-import { FENCE_SCRIPT, type Fence } from './host.js';
-
-const sh = (script: string, ...args: string[]): string[] => ['sh', '-c', script, 'sh', ...args];
+import { FENCE_SCRIPT, sh, type Fence } from './host.js';
 
 /** Label on the proxy container naming its configuration folder on the host. */
 export const PROXY_DIR_LABEL = 'deployer.proxy.dir';

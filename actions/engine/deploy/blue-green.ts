@@ -131,7 +131,7 @@ export class BlueGreenStrategy implements SwitchStrategy {
         `removing ${describeContainers(inTheWay)}, which holds the ${this.newSlot} slot (127.0.0.1:${hostPort}) but does not serve`,
       );
       const removed = await link.run(
-        host.fenced(fence, ['docker', 'rm', '--force', ...inTheWay.map((container) => container.id)]),
+        host.fenced(fence, docker.removeContainer(...inTheWay.map((container) => container.id))),
         { check: false },
       );
       if (removed.code !== 0)

@@ -11,9 +11,13 @@ export interface ComposeServiceNames {
 /**
  * Reads the user's compose file before anything changes on the host: it must be YAML with a
  * `services` map holding every service the inputs name, and the app and migrator must take their
- * image from deploy.env (APP_IMAGE, MIGRATOR_IMAGE), or the deploy would run some other image.
+ * image from deploy.env (APP_IMAGE, MIGRATOR_IMAGE), or the deploy would run some other image. Returns the `services` map.
  */
-export function checkComposeFile(text: string, path: string, names: ComposeServiceNames): void {
+export function checkComposeFile(
+  text: string,
+  path: string,
+  names: ComposeServiceNames,
+): Record<string, unknown> {
   const document = parseDocument(text, { prettyErrors: false });
   if (document.errors.length > 0)
     throw new InputError('compose-file', `${path} is not valid YAML: ${document.errors[0]!.message}`);
@@ -34,6 +38,7 @@ export function checkComposeFile(text: string, path: string, names: ComposeServi
   requireImageVariable(services[names.app], names.app, 'APP_IMAGE', path);
   if (names.migrator !== undefined)
     requireImageVariable(services[names.migrator], names.migrator, 'MIGRATOR_IMAGE', path);
+  return services;
 }
 
 function requireImageVariable(service: unknown, name: string, variable: string, path: string): void {

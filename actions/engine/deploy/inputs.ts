@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { pinnedDigest } from '../commands/registry.js';
 import { isAbsolute, resolve } from 'node:path';
 import { input, InputError, readInputs, type InputSource } from '../inputs.js';
-import { parseDocument } from 'yaml';
 import { PROXY_DIR } from '../commands/proxy.js';
 import type { SwitchSettings } from '../types/switching.js';
 import { blueGreenServiceProblem, type ServiceConfig } from './blue-green-config.js';
@@ -151,15 +150,14 @@ export function readComposeFile(settings: DeploySettings, runMigrations: boolean
   } catch {
     throw new InputError('compose-file', `cannot read ${path} (paths are relative to the workspace)`);
   }
-  checkComposeFile(text, settings['compose-file'], {
+  const services = checkComposeFile(text, settings['compose-file'], {
     app: settings['app-service'],
     migrator: runMigrations ? settings['migrator-service'] : undefined,
     accessories: settings.accessories,
   });
   if (settings.switching.strategy === 'blue-green') {
-    const services = (parseDocument(text).toJS() as { services: Record<string, ServiceConfig> }).services;
     const problem = blueGreenServiceProblem(
-      services[settings['app-service']],
+      services[settings['app-service']] as ServiceConfig | undefined,
       settings['app-service'],
       settings['compose-file'],
     );
