@@ -236,6 +236,12 @@ describe('registry commands', () => {
   it('sorts registry failures by what they mean (real Docker messages)', () => {
     expect(classifyRegistryFailure('ERROR: 127.0.0.1:5000/x/hello:nope: not found')).toBe('absent');
     expect(classifyRegistryFailure('no such manifest: 127.0.0.1:5000/x:y')).toBe('absent');
+    // A registry whose connection is reset as the request is written (seen from `compose pull`).
+    expect(
+      classifyRegistryFailure(
+        'Get "http://127.0.0.1:45837/v2/": write tcp 127.0.0.1:43390->127.0.0.1:45837: write: broken pipe',
+      ),
+    ).toBe('unreachable');
     expect(
       classifyRegistryFailure(
         'Error response from daemon: login attempt to http://127.0.0.1:5000/v2/ failed with status: 401 Unauthorized',
