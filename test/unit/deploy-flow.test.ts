@@ -378,7 +378,9 @@ describe('the app container, watched through docker events', () => {
         stderr: 'Error response from daemon: no\n',
       }),
     );
-    const result = await fixture.deploy(B, { log });
+    // A window long enough for the failed `docker events` to come back within it on a busy machine
+    // (with the default 50 ms it once ended first, and a failure after the window is not reported).
+    const result = await fixture.deploy(B, { log, overrides: { policy: { readyStableForMs: 1_000 } } });
 
     expect(recordOf(result).status, result.error?.message).toBe('success');
     expect(result.log.text).toMatch(
