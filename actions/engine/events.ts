@@ -8,6 +8,8 @@ export interface EventContext {
   release?: string;
   sha?: string;
   host?: string;
+  /** In a rollout to several hosts: the host's name from the deploy config (and its role). */
+  member?: string;
 }
 
 /** Deploy progress for the job log: readable lines, or one JSON object per event (`log-format: json`). */
@@ -52,6 +54,9 @@ export class EventLog {
     const extra = Object.entries(fields)
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(' ');
-    return `[${this.context.environment}] ${event}: ${message}${extra ? ` (${extra})` : ''}`;
+    const where = this.context.member
+      ? `${this.context.environment} ${this.context.member}`
+      : this.context.environment;
+    return `[${where}] ${event}: ${message}${extra ? ` (${extra})` : ''}`;
   }
 }

@@ -7,12 +7,18 @@ import { readSshTarget } from '../engine/ssh-inputs.js';
 import { environmentUrl, readComposeFile, readDeploySettings } from '../engine/deploy/inputs.js';
 import { readSource } from '../engine/promote/source-inputs.js';
 import { preparePromotion, prepareRollback } from '../engine/promote/prepare.js';
+import { describeEnvironment } from '../engine/config/deploy-config.js';
+import { deployRequestFrom } from '../engine/deploy/inputs.js';
+import { loadEnvironmentPlan } from '../engine/fleet/config-file.js';
+import { composeFiles, resolveTargets, rolloutMembers } from '../engine/fleet/members.js';
+import { verifyFleetSource } from '../engine/fleet/promote.js';
+import { fleetStep } from '../edge/fleet-step.js';
 
 const ENVIRONMENT = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const RELEASE = /^(?:[0-9a-f]{7,40}|\d{8}T\d{6}Z-[0-9a-f]{7})$/;
 
-async function act(): Promise<void> {
-  const own = readInputs(
+function readOwnInputs() {
+  return readInputs(
     {
       mode: input.oneOf(['promote', 'rollback'], 'promote'),
       sha: input.matching(
@@ -35,17 +41,29 @@ async function act(): Promise<void> {
       'source-app-service': input.optional(),
       'run-migrations': input.optional(),
       url: input.optional(),
+      'config-file': input.optional(),
+      'max-parallel': input.integer(0, 1, 1000),
     },
     actionInputs,
   );
+}
+
+type OwnInputs = ReturnType<typeof readOwnInputs>;
+
+function runMigrationsInput(own: OwnInputs): boolean {
+  return own['run-migrations'] === undefined
+    ? own.mode === 'promote'
+    : readInputs({ 'run-migrations': input.boolean(true) }, actionInputs)['run-migrations'];
+}
+
+async function act(): Promise<void> {
+  const own = readOwnInputs();
+  if (own['config-file']) return promoteFleet(own);
   const target = readSshTarget('', actionInputs);
   if (!target) throw new InputError('host', 'is required: the production SSH host');
   const run = githubRun();
   const settings = readDeploySettings(actionInputs, run.workspace);
-  const runMigrations =
-    own['run-migrations'] === undefined
-      ? own.mode === 'promote'
-      : readInputs({ 'run-migrations': input.boolean(true) }, actionInputs)['run-migrations'];
+  const runMigrations = runMigrationsInput(own);
   const report = {
     target: { ...target, keepaliveMs: settings['ssh-keepalive'] },
     environment: own.environment,
@@ -94,6 +112,78 @@ async function act(): Promise<void> {
       run: runIdentity(run),
       onVerified: (release) => core.setOutput('source-release', release.id),
     }),
+  });
+}
+
+/** With a deploy config: every host of the environment, in batches, after a gate on every source host. */
+async function promoteFleet(own: OwnInputs): Promise<void> {
+  const run = githubRun();
+  const file = own['config-file']!;
+  const runMigrations = runMigrationsInput(own);
+  const plan = loadEnvironmentPlan(file, run.workspace, own.environment);
+  const resolved = resolveTargets(plan, actionInputs, run.workspace, runMigrations);
+  const first = resolved[0]!.settings;
+  const step = {
+    maxParallel: own['max-parallel'] || plan.maxParallel,
+    configText: describeEnvironment(plan),
+    url: environmentUrl(own.url, first),
+    notifyUrl: first['notify-url'],
+    notifySecret: first['notify-secret'],
+  };
+  const session = { environment: own.environment };
+
+  if (own.mode === 'rollback') {
+    const to = own['rollback-to'] ?? own.sha;
+    await fleetStep({
+      ...step,
+      title: `Roll back ${own.environment} (${resolved.length} hosts)`,
+      members: rolloutMembers(resolved, actionInputs, session, (host) =>
+        prepareRollback(host.settings, {
+          environment: own.environment,
+          to,
+          runMigrations: host.migrates,
+          run: runIdentity(run),
+        }),
+      ),
+    });
+    return;
+  }
+
+  const requested = own.sha;
+  if (!requested)
+    throw new InputError('sha', 'is required in promote mode: the commit (or release id) that staging runs');
+  const from = own['promote-from'];
+  const sourceHosts = resolveTargets(
+    loadEnvironmentPlan(file, run.workspace, from),
+    actionInputs,
+    run.workspace,
+    false,
+  );
+  // Checked before the gate connects anywhere.
+  const composeFile = composeFiles(resolved, actionInputs);
+  const release = await verifyFleetSource(sourceHosts, from, requested, own.environment);
+  core.info(`Gate: every ${from} host runs ${release.sha} with the same digests and answers ready`);
+  core.setOutput('source-release', release.id);
+  const members = rolloutMembers(resolved, actionInputs, { ...session, sha: release.sha }, (host) =>
+    deployRequestFrom(
+      host.settings,
+      own.environment,
+      {
+        kind: 'promote',
+        appImage: release.appImage,
+        migratorImage: release.migratorImage,
+        sha: release.sha,
+        runMigrations: host.migrates,
+        composeFileContent: composeFile.get(host),
+        promotedFrom: { environment: from, releaseId: release.id, host: release.host },
+      },
+      runIdentity(run),
+    ),
+  );
+  await fleetStep({
+    ...step,
+    title: `Promote ${from} → ${own.environment} (${resolved.length} hosts)`,
+    members,
   });
 }
 

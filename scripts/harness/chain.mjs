@@ -45,8 +45,18 @@ export function readSandbox() {
     'SANDBOX_SSH_KEY_PATH',
     'SANDBOX_REGISTRY_PASSWORD',
     'SANDBOX_SSH_USER_COMPOSE_V1',
+    'SANDBOX_FLEET_KNOWN_HOSTS_PATH',
+    'SANDBOX_FLEET_ROOT',
   ]) {
     if (!env[key]) throw new Error(`scripts/sandbox env did not print ${key}`);
+  }
+  const list = (value) => (value ? value.split(',') : []);
+  const fleetHosts = list(env.SANDBOX_FLEET_HOSTS);
+  const fleetFingerprints = list(env.SANDBOX_FLEET_FINGERPRINTS);
+  if (fleetFingerprints.length !== fleetHosts.length) {
+    throw new Error(
+      `scripts/sandbox env printed ${fleetHosts.length} fleet hosts but ${fleetFingerprints.length} fingerprints`,
+    );
   }
   return {
     sshHost: env.SANDBOX_SSH_HOST,
@@ -64,6 +74,14 @@ export function readSandbox() {
     proxyImage: env.SANDBOX_PROXY_IMAGE,
     deployRoot: env.SANDBOX_DEPLOY_ROOT,
     gitleaksDebian: env.SANDBOX_GITLEAKS_DEBIAN,
+    // Host i (from 1) of the fleet: its own sshd and host key on 127.0.0.(i+1), same port, user and key.
+    fleet: fleetHosts.map((host, index) => ({
+      host,
+      port: Number(env.SANDBOX_SSH_PORT),
+      fingerprint: fleetFingerprints[index],
+      deployRoot: `${env.SANDBOX_FLEET_ROOT}/host-${index + 1}`,
+    })),
+    fleetKnownHosts: readFileSync(env.SANDBOX_FLEET_KNOWN_HOSTS_PATH, 'utf8'),
   };
 }
 

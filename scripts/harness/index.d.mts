@@ -111,6 +111,14 @@ export interface SandboxFacts {
   deployRoot: string;
   /** Debian's gitleaks (8.16 in trixie, prints no version), unpacked: a native binary for the tests. */
   gitleaksDebian: string;
+  /**
+   * Extra SSH hosts for multi-host deploys, in order: host i (from 1) is an sshd of its own on 127.0.0.(i+1),
+   * same port, users and deploy key as the main one, with its own host key and deploy root. They all share
+   * this machine's one Docker engine.
+   */
+  fleet: Array<{ host: string; port: number; fingerprint: string; deployRoot: string }>;
+  /** known_hosts lines of the fleet (`[127.0.0.N]:port key`), one per host. */
+  fleetKnownHosts: string;
 }
 
 export interface ChainEnvironment {

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { SshExecutor } from '../../actions/engine/exec/ssh.js';
+import { fingerprintOf } from '../../actions/engine/exec/host-key.js';
+import { HostKeyRejectedError, SshExecutor } from '../../actions/engine/exec/ssh.js';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
 import { get, eventually } from '../support/http.js';
 import { exampleDir } from '../support/paths.js';
@@ -108,5 +109,68 @@ describe('sandbox: build, push, start over SSH', () => {
       await ssh.run(['rm', '-rf', deployPath], { check: false });
       await ssh.close();
     }
+  });
+});
+
+// The fleet: extra SSH hosts for multi-host deploys, one sshd each on 127.0.0.2, 127.0.0.3 … (same port, users
+// and deploy key as the main one), each with its own host key and deploy root.
+describe('sandbox: the fleet of SSH hosts', () => {
+  let sb: Sandbox;
+
+  beforeAll(() => {
+    sb = sandbox();
+  });
+
+  const connectTo = (host: Sandbox['fleet'][number], fingerprint = host.fingerprint) =>
+    SshExecutor.connect({
+      host: host.host,
+      port: host.port,
+      username: sb.sshUser,
+      privateKey: sb.sshKey,
+      hostKey: { kind: 'fingerprint', fingerprints: [fingerprint] },
+    });
+
+  it('has hosts on 127.0.0.2 onwards with distinct host keys, as its known_hosts names them', () => {
+    expect(sb.fleet.length).toBeGreaterThanOrEqual(2);
+    expect(sb.fleet.map((host) => host.host)).toEqual(sb.fleet.map((_, index) => `127.0.0.${index + 2}`));
+    expect(sb.fleet.map((host) => host.deployRoot)).toEqual(
+      sb.fleet.map((_, index) => `${sb.deployRoot}/fleet/host-${index + 1}`),
+    );
+    const fingerprints = [sb.hostFingerprint, ...sb.fleet.map((host) => host.fingerprint)];
+    expect(new Set(fingerprints).size).toBe(fingerprints.length);
+    const lines = sb.fleetKnownHosts
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
+    expect(lines.map(([pattern, , key]) => [pattern, fingerprintOf(Buffer.from(key!, 'base64'))])).toEqual(
+      sb.fleet.map((host) => [`[${host.host}]:${host.port}`, host.fingerprint]),
+    );
+  });
+
+  it('every host presents its own host key, takes the deploy key and lets the deploy user write its deploy root', async () => {
+    await Promise.all(
+      sb.fleet.map(async (host) => {
+        const ssh = await connectTo(host);
+        try {
+          const probe = `${host.deployRoot}/.probe-${process.pid}`;
+          const result = await ssh.run([
+            'sh',
+            '-c',
+            'id -un && test -d "$1" && echo ok >"$2" && cat "$2" && rm "$2"',
+            'sh',
+            host.deployRoot,
+            probe,
+          ]);
+          expect(result.stdout).toBe(`${sb.sshUser}\nok\n`);
+        } finally {
+          await ssh.close();
+        }
+      }),
+    );
+  });
+
+  it("refuses host 2 when given host 1's fingerprint", async () => {
+    const [first, second] = sb.fleet;
+    await expect(connectTo(second!, first!.fingerprint)).rejects.toThrow(HostKeyRejectedError);
   });
 });

@@ -16,16 +16,22 @@ export class HostFixture {
     name: string,
     envProduction = 'GREETING=hello\n',
     user = sb.sshUser,
-  ): Promise<HostFixture> {
-    const ssh = await SshExecutor.connect({
+    on: { host: string; port: number; fingerprint: string; deployRoot: string } = {
       host: sb.sshHost,
       port: sb.sshPort,
+      fingerprint: sb.hostFingerprint,
+      deployRoot: sb.deployRoot,
+    },
+  ): Promise<HostFixture> {
+    const ssh = await SshExecutor.connect({
+      host: on.host,
+      port: on.port,
       username: user,
       privateKey: sb.sshKey,
-      hostKey: { kind: 'fingerprint', fingerprints: [sb.hostFingerprint] },
+      hostKey: { kind: 'fingerprint', fingerprints: [on.fingerprint] },
     });
     const unique = `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    const fixture = new HostFixture(ssh, `${sb.deployRoot}/${unique}`, unique.replace(/[^a-z0-9-]/g, '-'));
+    const fixture = new HostFixture(ssh, `${on.deployRoot}/${unique}`, unique.replace(/[^a-z0-9-]/g, '-'));
     await ssh.run(host.mkdirs(fixture.deployPath));
     await ssh.run(host.writeFileAtomic(`${fixture.deployPath}/.env.production`), { stdin: envProduction });
     return fixture;

@@ -98,7 +98,7 @@ describe('deploy and promotion endpoint inputs', () => {
 
   it('deploy settings carry the endpoint with the IPv6 host', () => {
     const settings = readDeploySettings(from(deploy), '/tmp');
-    expect(endpointUrl(settings.endpoint)).toBe('http://[::1]:8081/healthz');
+    expect(endpointUrl(settings.endpoint!)).toBe('http://[::1]:8081/healthz');
   });
 
   it('source-ready-* not given follow the deploy’s own ready-* (path, port, host, status), never its URL or timeout', () => {
@@ -109,7 +109,7 @@ describe('deploy and promotion endpoint inputs', () => {
       settings,
       inputs,
     );
-    expect(endpointUrl(source.endpoint)).toBe('http://[::1]:8081/healthz');
+    expect(endpointUrl(source.endpoint!)).toBe('http://[::1]:8081/healthz');
     expect(source.readiness.expectedStatus).toBe('204');
     expect(source.readiness.timeoutMs).toBe(10_000);
     expect(source.deployPath).toBe('/srv/app/staging');
@@ -121,7 +121,7 @@ describe('deploy and promotion endpoint inputs', () => {
       readDeploySettings(from(deploy), '/tmp'),
       from({ ...deploy, 'source-ready-port': '8080', 'source-ready-path': '/api/ready' }),
     );
-    expect(endpointUrl(own.endpoint)).toBe('http://[::1]:8080/api/ready');
+    expect(endpointUrl(own.endpoint!)).toBe('http://[::1]:8080/api/ready');
     const viaUrl = { ...deploy, 'ready-port': '', 'ready-url': 'https://prod.example.test/api/ready' };
     expect(() =>
       readSource(

@@ -57,10 +57,12 @@ export interface ContainerState {
   restarting: boolean;
   restartCount: number;
   startedAt: string;
+  /** The Docker health check's status (starting, healthy, unhealthy); undefined without a health check. */
+  health?: string;
 }
 
 const CONTAINER_STATE_FORMAT =
-  '{"id":{{json .Id}},"name":{{json .Name}},"image":{{json .Config.Image}},"imageId":{{json .Image}},"status":{{json .State.Status}},"exitCode":{{.State.ExitCode}},"restarting":{{.State.Restarting}},"restartCount":{{.RestartCount}},"startedAt":{{json .State.StartedAt}},"portBindings":{{json .HostConfig.PortBindings}}}';
+  '{"id":{{json .Id}},"name":{{json .Name}},"image":{{json .Config.Image}},"imageId":{{json .Image}},"status":{{json .State.Status}},"exitCode":{{.State.ExitCode}},"restarting":{{.State.Restarting}},"restartCount":{{.RestartCount}},"startedAt":{{json .State.StartedAt}},"portBindings":{{json .HostConfig.PortBindings}},"health":{{with index .State "Health"}}{{json .Status}}{{else}}null{{end}}}';
 
 export function parseContainerStates(stdout: string): ContainerState[] {
   return stdout
@@ -68,9 +70,13 @@ export function parseContainerStates(stdout: string): ContainerState[] {
     .map((line) => line.trim())
     .filter(Boolean)
     .map((line) => {
-      const { portBindings, ...state } = JSON.parse(line) as ContainerState & {
+      const { portBindings, health, ...fields } = JSON.parse(line) as Omit<ContainerState, 'health'> & {
         portBindings?: Record<string, Array<{ HostPort?: string }> | null> | null;
+        health?: string | null;
       };
+      const state: ContainerState = fields;
+      // Docker's template has no State.Health without a health check: `index` reads it as null.
+      if (health) state.health = health;
       if (state.name !== undefined) state.name = state.name.replace(/^\//, '');
       if (portBindings !== undefined)
         state.hostPorts = Object.values(portBindings ?? {})

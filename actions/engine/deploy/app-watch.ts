@@ -17,11 +17,13 @@ import {
   formatMs,
   parseStatusSpec,
   waitUntilReady,
+  type ReadinessAttempt,
   type ReadinessEndpoint,
   type ReadinessResult,
   type ReadinessSettings,
 } from '../readiness/index.js';
 import { containerState } from '../state/containers.js';
+import { waitForReadyContainer } from './container-ready.js';
 import type { DeployRequest } from '../types/deploy.js';
 
 /** The new release's app container, as the readiness and stability watches follow it. */
@@ -30,8 +32,8 @@ export interface WatchedApp {
   service: string;
   /** The image it must run. */
   image: string;
-  /** Where it answers readiness. */
-  endpoint: ReadinessEndpoint;
+  /** Where it answers readiness; undefined: the container's own state says (see container-ready). */
+  endpoint?: ReadinessEndpoint;
   /** The container now, stopped too; undefined when there is none. */
   state(executor: Executor): Promise<ContainerState | undefined>;
   /** Its last lines of output, for the record of a failed release. */
@@ -100,19 +102,26 @@ export async function waitForNewRelease(
       : `exited ${exit(seen, seen.trouble.exitCode)}`;
     if (reason) giveUp(`the ${app} container ${reason}`);
   })();
+  const signal = AbortSignal.any([watcher.signal, ...(context.signal ? [context.signal] : [])]);
+  const onAttempt = (attempt: ReadinessAttempt) => {
+    if (!attempt.ok) context.log.info('ready', `attempt ${attempt.number}: ${attempt.outcome}`);
+  };
+  const endpoint = watched.endpoint;
   context.log.info(
     'ready',
-    `waiting up to ${formatMs(settings.timeoutMs)} for ${describeEndpoint(watched.endpoint, context.executor.where)} to answer ${parseStatusSpec(settings.expectedStatus).text}`,
+    endpoint
+      ? `waiting up to ${formatMs(settings.timeoutMs)} for ${describeEndpoint(endpoint, context.executor.where)} to answer ${parseStatusSpec(settings.expectedStatus).text}`
+      : `waiting up to ${formatMs(settings.timeoutMs)} for the ${app} container to be healthy (running, when it has no health check)`,
   );
   try {
-    const result = await waitUntilReady({
-      ...settings,
-      ...endpointCheck(watched.endpoint, context.executor),
-      signal: AbortSignal.any([watcher.signal, ...(context.signal ? [context.signal] : [])]),
-      onAttempt: (attempt) => {
-        if (!attempt.ok) context.log.info('ready', `attempt ${attempt.number}: ${attempt.outcome}`);
-      },
-    });
+    const result = endpoint
+      ? await waitUntilReady({
+          ...settings,
+          ...endpointCheck(endpoint, context.executor),
+          signal,
+          onAttempt,
+        })
+      : await waitForReadyContainer(settings, () => watched.state(context.executor), { signal, onAttempt });
     if (context.signal?.aborted) throw context.signal.reason;
     if (exitReason && !result.ready) return { ...result, reason: exitReason };
     return result;

@@ -307,7 +307,8 @@ export class BlueGreenStrategy implements SwitchStrategy {
 }
 
 /** The readiness path asked on the new container: the path of the deploy's readiness endpoint. */
-function readinessPath(endpoint: ReadinessEndpoint): string {
+function readinessPath(endpoint: ReadinessEndpoint | undefined): string {
+  if (!endpoint) throw new Error('strategy: blue-green needs ready-check: http');
   if (endpoint.kind === 'through-host') return endpoint.path;
   const url = new URL(endpoint.url);
   return `${url.pathname}${url.search}`;

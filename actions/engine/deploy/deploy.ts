@@ -21,7 +21,7 @@ import { auditLine, prunePlan } from '../state/store.js';
 import { waitForNewRelease, watchStability } from './app-watch.js';
 import { BlueGreenStrategy } from './blue-green.js';
 import { CancelledError } from './cancelled.js';
-import { AppFailure, hostCommandFailure } from './failures.js';
+import { AppFailure, hostCommandFailure, RolloutHaltedError } from './failures.js';
 import { deployEnvFile, DEPLOY_FILES } from './files.js';
 import type { HostExecutor } from '../exec/executor.js';
 import { HostLink, isTransportFault } from './host-link.js';
@@ -70,6 +70,18 @@ export interface DeployContext {
   log: EventLog;
   signal?: AbortSignal;
   now?: () => Date;
+  /** A rollout to several hosts holds the deploy before it switches and before it commits. */
+  holds?: RolloutHolds;
+  /** Aborted with a RolloutHaltedError when another host of the rollout failed. */
+  halt?: AbortSignal;
+}
+
+/** Where a rollout holds one host's deploy; a hold rejects (RolloutHaltedError) when the rollout halts. */
+export interface RolloutHolds {
+  /** Pulled (and migrated, on the host that migrates): waits for the migration and for its batch's turn. */
+  beforeSwitch(): Promise<void>;
+  /** Switched, ready and stable: waits until every host is, so that a later failure can still undo it. */
+  beforeCommit(): Promise<void>;
 }
 
 /** On SIGINT/SIGTERM the record and the lock must be settled well inside GitHub's 10 s before SIGKILL. */
@@ -141,6 +153,9 @@ class Deployment {
     });
     context.signal?.addEventListener('abort', () => this.stop.abort(new CancelledError()), { once: true });
     if (context.signal?.aborted) this.stop.abort(new CancelledError());
+    const halt = context.halt;
+    halt?.addEventListener('abort', () => this.stop.abort(halt.reason), { once: true });
+    if (halt?.aborted) this.stop.abort(halt.reason);
   }
 
   async run(): Promise<DeployOutcome> {
@@ -153,11 +168,14 @@ class Deployment {
         await this.step(this.strategy.steps.prepare, () => this.strategy.prepare());
       if (this.request.target.services.accessories.length > 0) await this.accessories();
       if (this.request.release.runMigrations) await this.migrate();
+      const holds = this.context.holds;
+      if (holds) await this.step('wait-turn', () => holds.beforeSwitch());
       await this.switchOver();
       await this.awaitReady();
       await this.awaitStable();
       if (this.strategy.steps.cutOver)
         await this.step(this.strategy.steps.cutOver, () => this.strategy.cutOver());
+      if (holds) await this.step('wait-all-hosts', () => holds.beforeCommit());
       outcome = await this.commit();
     } catch (error) {
       return await this.settle(error as Error);
@@ -664,6 +682,7 @@ class Deployment {
   private async settle(error: Error): Promise<never> {
     this.lease.stop();
     const cancelled = error instanceof CancelledError;
+    const halted = error instanceof RolloutHaltedError;
     // Undoing and recording get time of their own, even when deploy-timeout is what ran out.
     const settleBy = cancelled
       ? Date.now() + CANCEL_BUDGET_MS
@@ -678,6 +697,7 @@ class Deployment {
     const transport = isTransportFault(error);
     if (transport) reasons.push(`${error.message} during ${this.steps.at(-1)?.step ?? 'the deploy'}`);
     else if (cancelled) reasons.push('the run was cancelled');
+    else if (halted) reasons.push(`the rollout halted: ${(error as Error).message}`);
     else reasons.push((error as Error).message);
     // A step may fail for its own reason while the connection is gone too (readiness through a dead tunnel).
     if (transport || this.link.lost) {
@@ -702,6 +722,8 @@ class Deployment {
     let restored: boolean | undefined;
     if (this.phase === 'switching' || this.phase === 'switched' || this.phase === 'committing') {
       if (this.phase === 'switching' && cancelled) await within(this.inFlight, 1_500);
+      // Halted mid-launch: the launch goes on on the host; undo it once it is done.
+      if (this.phase === 'switching' && halted) await within(this.inFlight, settleBy - Date.now());
       const outcome = await this.revert(settleBy);
       restored = outcome.restored;
       reasons.push(outcome.message);
@@ -709,7 +731,9 @@ class Deployment {
       reasons.push('the running app was not touched');
     }
 
-    const status: ReleaseStatus = cancelled ? 'cancelled' : restored ? 'rolled_back' : 'failed';
+    const untouched = this.phase === 'locked';
+    const status: ReleaseStatus =
+      cancelled || (halted && untouched) ? 'cancelled' : restored ? 'rolled_back' : 'failed';
     const reason = reasons.join('; ');
     this.log[status === 'failed' ? 'error' : 'warn']('record', `recording ${status}: ${reason}`);
     let outcome: DeployOutcome;
@@ -727,6 +751,8 @@ class Deployment {
   }
 
   private failureMessage(error: Error, status: ReleaseStatus, reason: string): string {
+    if (error instanceof RolloutHaltedError)
+      return `Deploy of ${this.id} stopped (${status === 'rolled_back' ? 'rolled back' : status}): ${reason}.`;
     if (status === 'cancelled') return `Deploy of ${this.id} was cancelled: ${reason}.`;
     if (error instanceof AppFailure && error.kind === 'migration')
       return `The migrator failed, so release ${this.id} was not started; the running app is untouched.\n${error.message}`;

@@ -22,3 +22,14 @@ export function hostCommandFailure(
   if (result.code === EXIT.leaseLost) return new LeaseLostError(result.stderr.trim());
   return new AppFailure(describe(result.stderr || result.stdout), kind);
 }
+
+/**
+ * A rollout to several hosts halted because another host failed: this host's deploy stops where it
+ * is and puts back what it switched (its own release was not at fault).
+ */
+export class RolloutHaltedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RolloutHaltedError';
+  }
+}

@@ -61,6 +61,7 @@ export const deploySettingsShape = {
   'ssh-keepalive': input.duration(5_000, { min: 500 }),
   'compose-command': input.oneOf(['auto', 'docker compose', 'docker-compose'], 'auto'),
   ...endpointInputShape(DEPLOY_ENDPOINT_INPUTS),
+  'ready-check': input.oneOf(['http', 'container'], 'http'),
   strategy: input.oneOf(['recreate', 'blue-green'], 'recreate'),
   'proxy-address': input.matching(
     PROXY_ADDRESS,
@@ -117,11 +118,19 @@ export function readDeploySettings(source: InputSource, workspace: string) {
   const blueGreen = values.strategy === 'blue-green';
   // Blue-green asks readiness of the new container itself (ready-path); the proxy is the default
   // public endpoint.
-  const endpoint = readEndpoint(DEPLOY_ENDPOINT_INPUTS, source, appPort || (blueGreen ? proxyPort : 0));
-  if (!endpoint)
+  const byContainer = values['ready-check'] === 'container';
+  if (byContainer && blueGreen)
+    throw new InputError(
+      'ready-check',
+      'must be http with strategy: blue-green (the proxy switches to a container that answers HTTP readiness); use recreate for a worker',
+    );
+  const endpoint = byContainer
+    ? undefined
+    : readEndpoint(DEPLOY_ENDPOINT_INPUTS, source, appPort || (blueGreen ? proxyPort : 0));
+  if (!endpoint && !byContainer)
     throw new InputError(
       'ready-port',
-      'is required (or ready-url, or app-host-port): the port on the host where the app answers readiness',
+      'is required (or ready-url, or app-host-port): the port on the host where the app answers readiness; or ready-check: container for an app without HTTP (a worker)',
     );
   const switching: SwitchSettings = blueGreen
     ? {
@@ -255,6 +264,6 @@ export function environmentUrl(explicit: string | undefined, settings: DeploySet
   return originOf(settings.endpoint);
 }
 
-function originOf(endpoint: ReadinessEndpoint): string | undefined {
-  return endpoint.kind === 'url' ? redactUrl(new URL(endpoint.url).origin) : undefined;
+function originOf(endpoint: ReadinessEndpoint | undefined): string | undefined {
+  return endpoint?.kind === 'url' ? redactUrl(new URL(endpoint.url).origin) : undefined;
 }

@@ -1,9 +1,11 @@
 import { compose, type ComposeProject } from '../commands/compose.js';
 import { host } from '../commands/host.js';
-import { lastLines } from '../exec/executor.js';
+import type { ContainerState } from '../commands/docker.js';
+import { lastLines, type Executor } from '../exec/executor.js';
 import { endpointCheck, waitUntilReady } from '../readiness/index.js';
 import { serviceContainers } from '../state/containers.js';
 import { restoredReadiness, type WatchedApp } from './app-watch.js';
+import { waitForReadyContainer } from './container-ready.js';
 import { hostCommandFailure } from './failures.js';
 import type { StrategyContext, SwitchStrategy } from './strategy.js';
 
@@ -26,8 +28,7 @@ export class RecreateStrategy implements SwitchStrategy {
       service,
       image: request.release.appImage,
       endpoint: request.readiness.endpoint,
-      state: async (executor) =>
-        (await serviceContainers(executor, service, { name: project.projectName }, { all: true }))[0],
+      state: (executor) => this.appState(executor, project),
       logTail: async (executor) => {
         const result = await executor.run(compose.logs(project, service, 30), {
           cwd: request.target.deployPath,
@@ -56,16 +57,24 @@ export class RecreateStrategy implements SwitchStrategy {
       return { restored: false, message: 'first deploy here: the new app was stopped and removed' };
     }
     await this.startApp(previous.project);
-    const check = await waitUntilReady({
+    const settings = {
       ...restoredReadiness(request),
       timeoutMs: Math.max(500, Math.min(request.readiness.settings.timeoutMs, settleBy - Date.now() - 1_000)),
-      ...endpointCheck(request.readiness.endpoint, link),
-    });
+    };
+    const endpoint = request.readiness.endpoint;
+    const check = endpoint
+      ? await waitUntilReady({ ...settings, ...endpointCheck(endpoint, link) })
+      : await waitForReadyContainer(settings, () => this.appState(link, previous.project));
     const message = check.ready
       ? `the previous release answers ready again${previous.record ? ` (${previous.record.id})` : ''}`
       : `the previous release is NOT ready either: ${check.reason}`;
     log[check.ready ? 'info' : 'error']('rollback', message);
     return { restored: check.ready, message };
+  }
+
+  private async appState(executor: Executor, project: ComposeProject): Promise<ContainerState | undefined> {
+    const service = this.context.request.target.services.app;
+    return (await serviceContainers(executor, service, { name: project.projectName }, { all: true }))[0];
   }
 
   private async startApp(project: ComposeProject): Promise<void> {

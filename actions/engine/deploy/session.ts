@@ -3,7 +3,7 @@ import { EventLog, type LogFormat } from '../events.js';
 import { SshExecutor, type SshTarget } from '../exec/ssh.js';
 import type { Reporter } from '../reporter.js';
 import type { DeployRequest } from '../types/deploy.js';
-import { DeployFailedError, runDeploy, type DeployOutcome } from './deploy.js';
+import { DeployFailedError, runDeploy, type DeployOutcome, type RolloutHolds } from './deploy.js';
 
 export interface DeploySession {
   target: SshTarget;
@@ -12,6 +12,10 @@ export interface DeploySession {
   environment: string;
   sha?: string;
   logFormat: LogFormat;
+  /** In a rollout to several hosts: this host's name (for the log), its holds and the rollout's halt. */
+  member?: string;
+  holds?: RolloutHolds;
+  halt?: AbortSignal;
 }
 
 /** What a deploy came to: the outcome when one was recorded, the failure when it failed. */
@@ -32,6 +36,7 @@ export async function deployOverSsh(
     environment: session.environment,
     sha: session.sha,
     host: `${session.target.host}:${session.target.port}`,
+    ...(session.member ? { member: session.member } : {}),
   });
   const signal = cancellationSignal((name) =>
     log.warn('cancel', `${name} received: finishing the step in progress, then undoing and unlocking`),
@@ -48,6 +53,8 @@ export async function deployOverSsh(
         (executor = await SshExecutor.connect({ ...session.target, readyTimeoutMs: 10_000 })),
       log,
       signal,
+      holds: session.holds,
+      halt: session.halt,
     });
     return { outcome };
   } catch (error) {

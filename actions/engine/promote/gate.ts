@@ -93,3 +93,29 @@ export function rollbackTarget(state: DeployState, requested: string | undefined
     return { ok: false, reason: `${requested} is what ${state.environment} runs now (${found.id})` };
   return { ok: true, release: found };
 }
+
+/** One source host's verified release, by the host's name in the deploy config. */
+export interface SourceHostRelease {
+  name: string;
+  release: ReleaseRecord;
+}
+
+/**
+ * Every source host must run the same images, pinned to the same digests: a fleet half-way through
+ * a deploy (or one whose hosts drifted) is not one release that can be promoted.
+ */
+export function checkSameRelease(hosts: SourceHostRelease[], sourceEnvironment: string): GateVerdict {
+  const [first, ...others] = hosts;
+  if (!first) return { ok: false, reason: `${sourceEnvironment} has no hosts` };
+  const differs = others.find(
+    (host) =>
+      host.release.appImage !== first.release.appImage ||
+      host.release.migratorImage !== first.release.migratorImage,
+  );
+  if (differs)
+    return {
+      ok: false,
+      reason: `${sourceEnvironment}'s hosts do not run the same release: ${first.name} runs ${first.release.appImage} with ${first.release.migratorImage}, ${differs.name} runs ${differs.release.appImage} with ${differs.release.migratorImage}`,
+    };
+  return { ok: true, release: first.release };
+}

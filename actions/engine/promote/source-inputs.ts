@@ -40,7 +40,7 @@ export function readSource(
       path: 'source-ready-path',
     },
     sourceReadiness,
-    settings.endpoint.kind === 'through-host' ? settings.endpoint.port : 0,
+    settings.endpoint?.kind === 'through-host' ? settings.endpoint.port : 0,
   );
   if (!endpoint)
     throw new InputError(

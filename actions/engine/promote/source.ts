@@ -10,6 +10,7 @@ import {
 import { serviceContainers } from '../state/containers.js';
 import { readState } from '../state/store.js';
 import type { ReleaseRecord } from '../state/release.js';
+import { containerVerdict } from '../deploy/container-ready.js';
 import { DEPLOY_FILES } from '../deploy/files.js';
 import { checkRunningContainers, checkSourceRelease } from './gate.js';
 
@@ -18,7 +19,8 @@ export interface SourceEnvironment {
   deployPath: string;
   appService: string;
   readiness: ReadinessSettings;
-  endpoint: ReadinessEndpoint;
+  /** Undefined: readiness is the app container's own (healthy, or running without a health check). */
+  endpoint?: ReadinessEndpoint;
 }
 
 export class PromotionRefusedError extends Error {
@@ -56,6 +58,15 @@ export async function verifySource(
   );
   if (!byContainer.ok) throw new PromotionRefusedError(byContainer.reason, targetEnvironment);
 
+  if (!source.endpoint) {
+    const unready = running.map(containerVerdict).find((verdict) => !verdict.ok);
+    if (unready)
+      throw new PromotionRefusedError(
+        `${source.environment}'s ${source.appService} container is not ready right now: ${unready.outcome}`,
+        targetEnvironment,
+      );
+    return byContainer.release;
+  }
   const ready = await waitUntilReady({ ...source.readiness, ...endpointCheck(source.endpoint, executor) });
   if (!ready.ready)
     throw new PromotionRefusedError(

@@ -11,8 +11,11 @@ export interface DeployPolicy {
   keepReleases: number;
 }
 
-/** When a release counts as ready, and where that is asked. */
+/**
+ * When a release counts as ready, and where that is asked: an HTTP endpoint, or (no endpoint, e.g. a
+ * worker) the container itself: healthy by its Docker health check, or running when it has none.
+ */
 export interface ReadinessPolicy {
   settings: ReadinessSettings;
-  endpoint: ReadinessEndpoint;
+  endpoint?: ReadinessEndpoint;
 }
