@@ -19,6 +19,9 @@ export interface FleetStep {
 
 /** deploy-staging's and promote-prod's step with a deploy config: rolls out to every host, then outputs, summary, notification. */
 export async function fleetStep(step: FleetStep): Promise<void> {
+  core.startGroup('Deploy config (resolved, without secrets)');
+  core.info(step.configText);
+  core.endGroup();
   const result = await rollOut(step.members, step.maxParallel, actionsReporter, deployOverSsh);
   const release = result.members.find((m) => m.outcome)?.outcome?.release;
   core.setOutput('status', result.status);

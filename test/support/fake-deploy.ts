@@ -187,6 +187,8 @@ export class DeployFixture {
       log?: TestLog;
       executor?: FakeExecutor;
       reconnect?: DeployContext['reconnect'] | false;
+      holds?: DeployContext['holds'];
+      halt?: AbortSignal;
     } = {},
   ): Promise<DeployResult> {
     const log = options.log ?? new TestLog();
@@ -195,6 +197,8 @@ export class DeployFixture {
       executor,
       log: log.log,
       signal: options.signal,
+      holds: options.holds,
+      halt: options.halt,
       reconnect:
         options.reconnect === false
           ? undefined
