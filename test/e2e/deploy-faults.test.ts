@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
-import { deployInputs, onLog, servedVersion } from '../support/deploy.js';
+import { cancelLikeGitHub, deployInputs, onLog, servedVersion } from '../support/deploy.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { HostFixture } from '../support/host.js';
 import { freePort } from '../support/ports.js';
@@ -146,23 +146,15 @@ describe('deploy-staging under faults', () => {
   it('3: a cancel during a long migration settles record and lock before GitHub’s SIGKILL; the next migrator waits', async () => {
     const { fixture, port } = await hostRunningA('cancel-migrate');
     await fixture.write('.env.production', 'MIGRATE_DELAY=8\n');
-    let killedByRunner = false;
+    let cancel: { killed: () => boolean } | undefined;
     const run = await deployViaProxy(
       fixture,
       port,
       releaseB,
       {},
-      {
-        // GitHub's cancellation: SIGINT, SIGTERM 7.5 s later, SIGKILL 2.5 s after that.
-        onSpawn: onLog('migrator: waiting', (child) => {
-          child.kill('SIGINT');
-          const term = setTimeout(() => child.kill('SIGTERM'), 7_500);
-          const kill = setTimeout(() => ((killedByRunner = true), child.kill('SIGKILL')), 10_000);
-          child.on('exit', () => (clearTimeout(term), clearTimeout(kill)));
-        }),
-      },
+      { onSpawn: onLog('migrator: waiting', (child) => (cancel = cancelLikeGitHub(child))) },
     );
-    expect(killedByRunner).toBe(false);
+    expect(cancel?.killed()).toBe(false);
     expect(run.code).toBe(1);
     expect(run.errors.join('\n')).toMatch(/cancelled/);
     const record = await expectSettled(fixture, port, run, { sha: releaseB.sha, status: 'cancelled' });

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { onLog } from '../support/deploy.js';
+import { cancelLikeGitHub, onLog } from '../support/deploy.js';
 import { get } from '../support/http.js';
 import { HostFixture } from '../support/host.js';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
@@ -268,7 +268,7 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
   it('a cancelled run (SIGINT, SIGTERM, SIGKILL as GitHub sends them) undoes every switched host and unlocks in time', async () => {
     const web3 = hosts[2]!;
     await web3.fixture.write('.env.production', NEVER_READY_ENV);
-    let killedByRunner = false;
+    let cancel: { killed: () => boolean } | undefined;
     try {
       const run = await runAction('deploy-staging', {
         cwd: workspace,
@@ -281,14 +281,9 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
           sha: releaseB.sha,
         },
         // Batch 1 holds, switched; batch 2 waits for web-3's readiness.
-        onSpawn: onLog('[staging web-3 (web)] ready: waiting', (child) => {
-          child.kill('SIGINT');
-          const term = setTimeout(() => child.kill('SIGTERM'), 7_500);
-          const kill = setTimeout(() => ((killedByRunner = true), child.kill('SIGKILL')), 10_000);
-          child.on('exit', () => (clearTimeout(term), clearTimeout(kill)));
-        }),
+        onSpawn: onLog('[staging web-3 (web)] ready: waiting', (child) => (cancel = cancelLikeGitHub(child))),
       });
-      expect(killedByRunner).toBe(false);
+      expect(cancel?.killed()).toBe(false);
       expect(run.code).toBe(1);
       const byHost = results(run);
       for (const name of ['web-1', 'web-2', 'web-3', 'worker-1'])

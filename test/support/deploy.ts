@@ -95,3 +95,16 @@ export function onLog(text: string, act: (child: ChildProcess) => void): (child:
     });
   };
 }
+
+/**
+ * Cancels the action the way GitHub cancels a job: SIGINT now, SIGTERM 7.5 s later, SIGKILL 2.5 s
+ * after that. `killed()` says whether the SIGKILL was needed (the action did not end in time).
+ */
+export function cancelLikeGitHub(child: ChildProcess): { killed: () => boolean } {
+  let killed = false;
+  child.kill('SIGINT');
+  const term = setTimeout(() => child.kill('SIGTERM'), 7_500);
+  const kill = setTimeout(() => ((killed = true), child.kill('SIGKILL')), 10_000);
+  child.on('exit', () => (clearTimeout(term), clearTimeout(kill)));
+  return { killed: () => killed };
+}
