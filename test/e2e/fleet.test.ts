@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { cancelLikeGitHub, onLog } from '../support/deploy.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { get } from '../support/http.js';
 import { HostFixture } from '../support/host.js';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
@@ -393,5 +394,39 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
       /Promotion refused, production was not touched: on web-1: staging does not currently run/,
     );
     for (const host of production) expect((await runs(host)).current, host.name).toBe(releaseA.sha);
+  });
+
+  it('a connection dropped while a host holds is reconnected at once; the rollout completes', async () => {
+    const web2 = hosts[1]!;
+    const proxy = await FaultProxy.start(web2.address, sb.sshPort);
+    try {
+      const viaProxy = config();
+      const entry = viaProxy.environments.staging.hosts[1]!;
+      Object.assign(entry, { host: '127.0.0.1', port: proxy.port });
+      writeConfig(stringify(viaProxy));
+      const run = await runAction('deploy-staging', {
+        cwd: workspace,
+        env: secrets(),
+        inputs: {
+          'config-file': 'deployer.yml',
+          environment: 'staging',
+          'app-image': releaseB.appImage,
+          'migrator-image': releaseB.migratorImage,
+          sha: releaseB.sha,
+        },
+        // web-2 holds (batch 1, switched) while batch 2 switches.
+        onSpawn: onLog('[staging web-2 (web)] wait-all-hosts: started', () => proxy.cut()),
+      });
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.stdout).toMatch(
+        /\[staging web-2 \(web\)\] wait-all-hosts: the SSH connection was lost while waiting; reconnecting/,
+      );
+      expect(run.stdout).toMatch(/\[staging web-2 \(web\)\] reconnect: reconnected \(attempt 1\)/);
+      expect(proxy.accepted).toBe(2);
+      await expectEveryHostRuns(hosts, releaseB);
+    } finally {
+      await proxy.close();
+      writeConfig();
+    }
   });
 });

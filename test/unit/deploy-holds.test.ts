@@ -79,4 +79,25 @@ describe('a deploy held by a rollout', () => {
     expect(fixture.runningImages()).toEqual([A.appImage]);
     expect(fixture.lock()).toBeUndefined();
   });
+
+  it('reconnects at once when the connection drops while it holds, and commits over the new one', async () => {
+    let release!: () => void;
+    const beforeCommit = new Promise<void>((resolve) => (release = resolve));
+    const log = new TestLog();
+    const executor = fixture.host.connect();
+    const deploying = fixture.deploy(B, {
+      log,
+      executor,
+      holds: { beforeSwitch: async () => undefined, beforeCommit: () => beforeCommit },
+    });
+    await logged(log, 'wait-all-hosts: started');
+    executor.drop();
+    await logged(log, 'reconnected (attempt 1)');
+    expect(log.text).toMatch(/wait-all-hosts: the SSH connection was lost while waiting; reconnecting/);
+    release();
+    const { outcome } = await deploying;
+    expect(outcome?.release.status).toBe('success');
+    expect(fixture.state().current?.sha).toBe(B.sha);
+    expect(fixture.lock()).toBeUndefined();
+  });
 });

@@ -33,6 +33,14 @@ describe('workflow expressions in the harness', () => {
     );
   });
 
+  it('passes a secret on only when an input is empty (the connection secrets without config-file)', () => {
+    const gated = "${{ inputs.config-file == '' && secrets.SSH_HOST || '' }}";
+    const secrets = { SSH_HOST: 'staging.example.com' };
+    expect(interpolate(gated, { inputs: { 'config-file': '' }, secrets })).toBe('staging.example.com');
+    expect(interpolate(gated, { inputs: { 'config-file': '.github/deployer.yml' }, secrets })).toBe('');
+    expect(interpolate(gated, { inputs: { 'config-file': '' }, secrets: { SSH_HOST: '' } })).toBe('');
+  });
+
   it('finds the end of an expression outside its string literals', () => {
     expect(splitTemplate("a ${{ format('}}{0}', 'x') }} b")).toEqual([
       { text: 'a ' },

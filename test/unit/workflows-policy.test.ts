@@ -5,11 +5,24 @@ import {
   blueGreenServiceProblem,
   type ServiceConfig,
 } from '../../actions/engine/deploy/blue-green-config.js';
+import { deploySettingsShape, readDeploySettings } from '../../actions/engine/deploy/inputs.js';
+import { CONFIG_SETTING_NAMES } from '../../actions/engine/config/settings.js';
+import { inputsFrom } from '../../actions/engine/inputs.js';
+import { collectingReporter } from '../../actions/engine/reporter.js';
+import { interpolate } from '../../scripts/harness/index.mjs';
 import { repoRoot } from '../support/paths.js';
 
 // Rules for deployer's reusable workflows and starters that no linter checks.
 
-type Step = { name?: string; uses?: string; run?: string; with?: Record<string, unknown>; if?: string };
+type Step = {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+  if?: string;
+};
 type Job = {
   name?: string;
   uses?: string;
@@ -20,11 +33,13 @@ type Job = {
   steps?: Step[];
   with?: Record<string, unknown>;
   secrets?: unknown;
+  outputs?: Record<string, string>;
 };
-type Input = { type: string; required?: boolean; default?: unknown };
+type Input = { type: string; required?: boolean; default?: unknown; description?: string };
 type Trigger = {
   inputs?: Record<string, Input>;
   secrets?: Record<string, { required?: boolean; description?: string }>;
+  outputs?: Record<string, { description?: string; value: string }>;
 };
 type Workflow = {
   on: { workflow_call?: Trigger; workflow_dispatch?: Trigger };
@@ -143,8 +158,30 @@ describe('deploy jobs', () => {
     }
   });
 
-  // The blue-green settings of deploy-staging and promote-prod, passed through as they are.
-  const SWITCH_INPUTS = [
+  const DEPLOYS = [
+    ['deploy-staging.yml', 'deploy', './.deployer/deploy-staging'],
+    ['promote-prod.yml', 'promote', './.deployer/promote-prod'],
+  ] as const;
+
+  const deployOf = (file: string, id: string, uses: string) => {
+    const workflow = load(`.github/workflows/${file}`);
+    const metadata = parse(
+      readFileSync(`${repoRoot}${uses.slice('./.deployer/'.length)}/action.yml`, 'utf8'),
+    ) as { inputs: Record<string, { default?: string }> };
+    const triggers = [workflow.on.workflow_call!, workflow.on.workflow_dispatch].filter(
+      (trigger): trigger is Trigger => trigger !== undefined,
+    );
+    const job = workflow.jobs[id]!;
+    const step = job.steps!.find((s) => s.uses === uses)!;
+    return { workflow, metadata, triggers, job, step };
+  };
+
+  // Settings a deploy config file can set, which each workflow takes as inputs and passes on as they are.
+  const PASSED_ON = [
+    'compose-file',
+    'env-file',
+    'ready-path',
+    'ready-timeout',
     'strategy',
     'proxy-address',
     'proxy-image',
@@ -153,35 +190,148 @@ describe('deploy jobs', () => {
     'app-port',
     'drain-timeout',
   ];
+  const PASSED_ON_BY: Record<string, string[]> = {
+    'deploy-staging.yml': [...PASSED_ON, 'ready-expect-json', 'deploy-env'],
+    'promote-prod.yml': [...PASSED_ON, 'registry'],
+  };
 
-  it.each([
-    ['deploy-staging.yml', 'deploy', './.deployer/deploy-staging'],
-    ['promote-prod.yml', 'promote', './.deployer/promote-prod'],
-  ])(
-    "%s takes the action's strategy and proxy inputs with the action's defaults and passes them on",
+  // What these inputs defaulted to in the workflows before the actions took the defaults over: callers that
+  // set none of them must get exactly this from the action's code.
+  const FORMER_WORKFLOW_DEFAULTS: Record<string, string> = {
+    'compose-file': 'docker-compose.deploy.yml',
+    'env-file': '.env.production',
+    'ready-path': '/api/ready',
+    'ready-timeout': '60s',
+    strategy: 'recreate',
+    'proxy-address': ':80',
+    'proxy-image': 'caddy:2',
+    'proxy-container': 'deployer-proxy',
+    'proxy-dir': '~/.deployer-proxy',
+    'drain-timeout': '30s',
+  };
+  const BASE = { 'deploy-path': '/srv/x', 'ready-port': '8080' };
+  const settingsOf = (values: Record<string, string>) =>
+    readDeploySettings(inputsFrom({ ...BASE, ...values }, collectingReporter()), '/tmp/workspace');
+
+  it("the actions' code defaults are what the workflows defaulted to (recreate for strategy)", () => {
+    const defaults = settingsOf({});
+    expect(defaults.strategy).toBe('recreate');
+    expect(defaults.switching).toEqual({ strategy: 'recreate' });
+    expect(settingsOf(FORMER_WORKFLOW_DEFAULTS)).toEqual(defaults);
+    for (const name of Object.keys(FORMER_WORKFLOW_DEFAULTS))
+      expect(CONFIG_SETTING_NAMES, name).toContain(name);
+    // Each one, alone, is its default (not only all together).
+    for (const [name, value] of Object.entries(FORMER_WORKFLOW_DEFAULTS))
+      expect(settingsOf({ [name]: value }), name).toEqual(defaults);
+    expect(Object.keys(deploySettingsShape)).toEqual(
+      expect.arrayContaining(
+        Object.keys(FORMER_WORKFLOW_DEFAULTS).filter((name) => name !== 'ready-timeout'),
+      ),
+    );
+  });
+
+  it.each(DEPLOYS)(
+    '%s takes the settings a config file can set with no default of its own when the action has none, and passes them on',
     (file, id, uses) => {
-      const workflow = load(`.github/workflows/${file}`);
-      const metadata = parse(
-        readFileSync(`${repoRoot}${uses.slice('./.deployer/'.length)}/action.yml`, 'utf8'),
-      ) as {
-        inputs: Record<string, { default?: string }>;
-      };
-      const triggers = [workflow.on.workflow_call!, workflow.on.workflow_dispatch].filter(
-        (trigger): trigger is Trigger => trigger !== undefined,
-      );
-      const step = workflow.jobs[id]!.steps!.find((s) => s.uses === uses)!;
-      for (const name of SWITCH_INPUTS) {
-        for (const trigger of triggers) {
-          const input = trigger.inputs![name];
+      const { metadata, triggers, step } = deployOf(file, id, uses);
+      const expected = PASSED_ON_BY[file]!;
+      for (const trigger of triggers) {
+        const settable = Object.keys(trigger.inputs!).filter((name) => CONFIG_SETTING_NAMES.includes(name));
+        // Every workflow input the file could also set is one of these (a new one is checked too).
+        expect(settable.sort(), file).toEqual([...expected].sort());
+        for (const name of settable) {
+          const input = trigger.inputs![name]!;
+          const action = metadata.inputs[name];
+          expect(action, `${file} ${name}: declared by the action`).toBeDefined();
           expect(input, `${file} ${name}`).toMatchObject({ type: 'string' });
-          expect(input!.default ?? '', `${file} ${name}`).toBe(metadata.inputs[name]!.default ?? '');
+          // A non-empty default would be passed by every caller and win over the config file for every host.
+          expect(input.default ?? '', `${file} ${name}`).toBe(action!.default ?? '');
+          if (action!.default === undefined) expect(input.default ?? '', `${file} ${name}`).toBe('');
+          if (name in FORMER_WORKFLOW_DEFAULTS)
+            expect(input.description, `${file} ${name}`).toContain(
+              `Default - ${FORMER_WORKFLOW_DEFAULTS[name]}.`,
+            );
         }
-        expect(step.with![name], `${file} ${name}`).toBe(`\${{ inputs.${name} }}`);
       }
-      // Existing callers keep recreate.
-      expect(workflow.on.workflow_call!.inputs!.strategy!.default).toBe('recreate');
+      for (const name of expected) expect(step.with![name], `${file} ${name}`).toBe(`\${{ inputs.${name} }}`);
     },
   );
+
+  it.each(DEPLOYS)(
+    '%s takes config-file and max-parallel, passes them on, and outputs hosts',
+    (file, id, uses) => {
+      const { workflow, triggers, job, step } = deployOf(file, id, uses);
+      for (const trigger of triggers)
+        for (const name of ['config-file', 'max-parallel']) {
+          expect(trigger.inputs![name], `${file} ${name}`).toMatchObject({ type: 'string' });
+          expect(trigger.inputs![name]!.default ?? '', `${file} ${name}`).toBe('');
+          expect(trigger.inputs![name]!.description, `${file} ${name}`).toBeTruthy();
+        }
+      expect(step.with!['config-file']).toBe('${{ inputs.config-file }}');
+      expect(step.with!['max-parallel']).toBe('${{ inputs.max-parallel }}');
+      expect(job.outputs?.hosts).toBe(`\${{ steps.${step.id}.outputs.hosts }}`);
+      expect(workflow.on.workflow_call!.outputs?.hosts?.value).toBe(`\${{ jobs.${id}.outputs.hosts }}`);
+    },
+  );
+
+  // Every secret set, every other input at its default: what the action is given.
+  const givenTo = (file: string, id: string, uses: string, inputs: Record<string, unknown>) => {
+    const { workflow, step } = deployOf(file, id, uses);
+    const secrets = Object.fromEntries(
+      Object.keys(workflow.on.workflow_call!.secrets!).map((name) => [name, `secret-${name}`]),
+    );
+    const defaults = Object.fromEntries(
+      Object.entries(workflow.on.workflow_call!.inputs!).map(([name, spec]) => [name, spec.default ?? '']),
+    );
+    const contexts = {
+      inputs: { ...defaults, 'app-image': 'ghcr.io/acme/app@sha256:1', ...inputs },
+      secrets,
+      github: { sha: 'abc', token: 'ghs_x', actor: 'octocat' },
+      steps: { check: { outputs: { 'source-ref': 'abc' } } },
+    };
+    const evaluate = (values: Record<string, unknown> | undefined) =>
+      Object.fromEntries(
+        Object.entries(values ?? {}).map(([name, value]) => [name, String(interpolate(value, contexts))]),
+      );
+    return { with: evaluate(step.with), env: evaluate(step.env) };
+  };
+
+  it.each(DEPLOYS)(
+    '%s, with config-file, gives the action none of the settings the file sets (but the registry credentials), and its secrets as env',
+    (file, id, uses) => {
+      const given = givenTo(file, id, uses, { 'config-file': '.github/deployer.yml' });
+      expect(given.with['config-file']).toBe('.github/deployer.yml');
+      for (const [name, value] of Object.entries(given.with)) {
+        if (!CONFIG_SETTING_NAMES.includes(name) && name !== 'host') continue;
+        if (['registry-username', 'registry-password'].includes(name)) continue;
+        expect(value, `${file} ${name}`).toBe('');
+      }
+      expect(given.env).toEqual({
+        SSH_PRIVATE_KEY: 'secret-SSH_PRIVATE_KEY',
+        STAGING_SSH_PRIVATE_KEY:
+          file === 'promote-prod.yml' ? 'secret-STAGING_SSH_PRIVATE_KEY' : 'secret-SSH_PRIVATE_KEY',
+        REGISTRY_USERNAME: 'secret-REGISTRY_USERNAME',
+        REGISTRY_TOKEN: 'secret-REGISTRY_TOKEN',
+      });
+      // The variables the file reads are the values of the inputs that win over it.
+      expect(given.env.REGISTRY_USERNAME).toBe(given.with['registry-username']);
+      expect(given.env.REGISTRY_TOKEN).toBe(given.with['registry-password']);
+    },
+  );
+
+  it.each(DEPLOYS)('%s, without config-file, passes the connection secrets as before', (file, id, uses) => {
+    const given = givenTo(file, id, uses, {});
+    expect(given.with).toMatchObject({
+      'config-file': '',
+      host: 'secret-SSH_HOST',
+      port: 'secret-SSH_PORT',
+      user: 'secret-SSH_USER',
+      'ssh-key': 'secret-SSH_PRIVATE_KEY',
+      'host-fingerprint': 'secret-SSH_HOST_FINGERPRINT',
+      'deploy-path': 'secret-DEPLOY_PATH',
+      'app-host-port': 'secret-APP_HOST_PORT',
+    });
+  });
 
   it('secrets-scan names its job gitleaks-gate (the required status check) and keeps the history', () => {
     const job = load('.github/workflows/secrets-scan.yml').jobs['gitleaks-gate']!;

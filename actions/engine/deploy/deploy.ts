@@ -169,13 +169,13 @@ class Deployment {
       if (this.request.target.services.accessories.length > 0) await this.accessories();
       if (this.request.release.runMigrations) await this.migrate();
       const holds = this.context.holds;
-      if (holds) await this.step('wait-turn', () => holds.beforeSwitch());
+      if (holds) await this.hold('wait-turn', () => holds.beforeSwitch());
       await this.switchOver();
       await this.awaitReady();
       await this.awaitStable();
       if (this.strategy.steps.cutOver)
         await this.step(this.strategy.steps.cutOver, () => this.strategy.cutOver());
-      if (holds) await this.step('wait-all-hosts', () => holds.beforeCommit());
+      if (holds) await this.hold('wait-all-hosts', () => holds.beforeCommit());
       outcome = await this.commit();
     } catch (error) {
       return await this.settle(error as Error);
@@ -184,6 +184,35 @@ class Deployment {
     }
     await this.retire();
     return outcome;
+  }
+
+  /**
+   * Waits for the rollout, holding the lock. No command runs meanwhile, so a connection lost now would
+   * only show at the commit, after the lease had lapsed: it is watched, and reconnected at once.
+   */
+  private hold(name: string, wait: () => Promise<void>): Promise<void> {
+    return this.step(name, async () => {
+      const released = wait().then(() => 'released' as const);
+      for (;;) {
+        const watching = new AbortController();
+        const event = await Promise.race([released, this.connectionLost(watching.signal)]).finally(() =>
+          watching.abort(),
+        );
+        if (event === 'released') return;
+        this.log.warn(name, 'the SSH connection was lost while waiting; reconnecting to keep the lock');
+        await this.reconnect();
+        this.lease.start();
+      }
+    });
+  }
+
+  /** Settles when the connection is found lost (a local check, no command), unless `signal` ends the watch. */
+  private async connectionLost(signal: AbortSignal): Promise<'lost'> {
+    while (!this.link.lost) {
+      await pause(250, signal);
+      if (signal.aborted) return new Promise(() => undefined);
+    }
+    return 'lost';
   }
 
   /**
