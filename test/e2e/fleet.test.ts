@@ -12,7 +12,7 @@ import { HostFixture } from '../support/host.js';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
 import { exampleDir } from '../support/paths.js';
 import { freePort } from '../support/ports.js';
-import { runAction, type ActionRun } from '../support/run-action.js';
+import { runAction, type ActionRun, type ActionRunOptions } from '../support/run-action.js';
 import { sandbox, type Sandbox } from '../support/sandbox.js';
 
 /** A host of the test fleet: one of the sandbox's extra sshd hosts, with its own deploy path. */
@@ -146,7 +146,7 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
 
   const secrets = () => ({ FLEET_SSH_KEY: sb.sshKey, FLEET_REGISTRY_PASSWORD: sb.registryPassword });
 
-  const deploy = (release: ExampleRelease, extra: Record<string, string> = {}) =>
+  const deploy = (release: ExampleRelease, onSpawn?: ActionRunOptions['onSpawn']) =>
     runAction('deploy-staging', {
       cwd: workspace,
       env: secrets(),
@@ -156,8 +156,8 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
         'app-image': release.appImage,
         'migrator-image': release.migratorImage,
         sha: release.sha,
-        ...extra,
       },
+      onSpawn,
     });
 
   const results = (run: ActionRun): Record<string, HostResult> =>
@@ -271,19 +271,11 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
     await web3.fixture.write('.env.production', NEVER_READY_ENV);
     let cancel: { killed: () => boolean } | undefined;
     try {
-      const run = await runAction('deploy-staging', {
-        cwd: workspace,
-        env: secrets(),
-        inputs: {
-          'config-file': 'deployer.yml',
-          environment: 'staging',
-          'app-image': releaseB.appImage,
-          'migrator-image': releaseB.migratorImage,
-          sha: releaseB.sha,
-        },
+      const run = await deploy(
+        releaseB,
         // Batch 1 holds, switched; batch 2 waits for web-3's readiness.
-        onSpawn: onLog('[staging web-3 (web)] ready: waiting', (child) => (cancel = cancelLikeGitHub(child))),
-      });
+        onLog('[staging web-3 (web)] ready: waiting', (child) => (cancel = cancelLikeGitHub(child))),
+      );
       expect(cancel?.killed()).toBe(false);
       expect(run.code).toBe(1);
       const byHost = results(run);
@@ -404,19 +396,11 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
       const entry = viaProxy.environments.staging.hosts[1]!;
       Object.assign(entry, { host: '127.0.0.1', port: proxy.port });
       writeConfig(stringify(viaProxy));
-      const run = await runAction('deploy-staging', {
-        cwd: workspace,
-        env: secrets(),
-        inputs: {
-          'config-file': 'deployer.yml',
-          environment: 'staging',
-          'app-image': releaseB.appImage,
-          'migrator-image': releaseB.migratorImage,
-          sha: releaseB.sha,
-        },
+      const run = await deploy(
+        releaseB,
         // web-2 holds (batch 1, switched) while batch 2 switches.
-        onSpawn: onLog('[staging web-2 (web)] wait-all-hosts: started', () => proxy.cut()),
-      });
+        onLog('[staging web-2 (web)] wait-all-hosts: started', () => proxy.cut()),
+      );
       expect(run.code, run.stdout).toBe(0);
       expect(run.stdout).toMatch(
         /\[staging web-2 \(web\)\] wait-all-hosts: the SSH connection was lost while waiting; reconnecting/,
