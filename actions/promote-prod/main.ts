@@ -153,9 +153,13 @@ async function promoteFleet(own: OwnInputs): Promise<void> {
   if (!requested)
     throw new InputError('sha', 'is required in promote mode: the commit (or release id) that staging runs');
   const from = own['promote-from'];
+  // The step's inputs describe production: of them, the source hosts take only the key.
+  const sourceInputs = readingWith(actionInputs, (name) =>
+    name === 'ssh-key' ? actionInputs.read('source-ssh-key') || actionInputs.read('ssh-key') : '',
+  );
   const sourceHosts = resolveTargets(
     loadEnvironmentPlan(file, run.workspace, from),
-    actionInputs,
+    sourceInputs,
     run.workspace,
     false,
   );
