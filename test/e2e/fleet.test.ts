@@ -160,6 +160,19 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
       onSpawn,
     });
 
+  const promote = (extra: Record<string, string> = {}) =>
+    runAction('promote-prod', {
+      cwd: workspace,
+      env: secrets(),
+      inputs: {
+        'config-file': 'deployer.yml',
+        environment: 'production',
+        'promote-from': 'staging',
+        sha: releaseA.sha,
+        ...extra,
+      },
+    });
+
   const results = (run: ActionRun): Record<string, HostResult> =>
     Object.fromEntries((JSON.parse(run.outputs.hosts ?? '[]') as HostResult[]).map((h) => [h.name, h]));
 
@@ -336,18 +349,6 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
 
   it('promotes to production only what every staging host runs, with the same digests', async () => {
     writeConfig();
-    const promote = (extra: Record<string, string> = {}) =>
-      runAction('promote-prod', {
-        cwd: workspace,
-        env: secrets(),
-        inputs: {
-          'config-file': 'deployer.yml',
-          environment: 'production',
-          'promote-from': 'staging',
-          sha: releaseA.sha,
-          ...extra,
-        },
-      });
     const run = await promote();
     expect(run.errors, run.stdout).toEqual([]);
     expect(run.code).toBe(0);
@@ -412,5 +413,18 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
       await proxy.close();
       writeConfig();
     }
+  });
+
+  it('promotes what the whole staging fleet runs, then rolls every production host back to the earlier release', async () => {
+    writeConfig();
+    const promoted = await promote({ sha: releaseB.sha });
+    expect(promoted.code, promoted.stdout).toBe(0);
+    await expectEveryHostRuns(production, releaseB);
+    const rollback = await promote({ mode: 'rollback', 'rollback-to': releaseA.sha, sha: '' });
+    expect(rollback.code, rollback.stdout).toBe(0);
+    expect(Object.values(results(rollback)).map((h) => h.status)).toEqual(['success', 'success']);
+    await expectEveryHostRuns(production, releaseA);
+    for (const host of production)
+      expect((await host.fixture.state()).current, host.name).toMatchObject({ kind: 'rollback' });
   });
 });
