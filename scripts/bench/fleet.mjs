@@ -1,14 +1,20 @@
 // Benchmark: a rollout to 10 hosts at `max-parallel: 10` against the same deploy to one host, with a
 // deploy config file (docs/fleet.md), on the sandbox fleet (scripts/sandbox up: ten sshd "hosts" on
-// 127.0.0.2 … 127.0.0.11 sharing this machine's one Docker engine).
-//   side A  one host: fleet host 1 (web-1)
-//   side B  ten hosts: fleet hosts 1 … 10 (web-1 … web-10), max-parallel 10
-// Both sides deploy examples/hello (docker-compose.fleet.yml, role web = service app, strategy
-// blue-green) with the same settings; each side has its own deploy paths, Compose projects, proxy
-// containers, proxy addresses and data volume, so they share no state. web-1 migrates. Two releases
-// (X, Y) are built once; every deploy switches to the other one. One untimed warm-up deploy per side
-// (it starts the proxies and puts the first release in place), then rounds A B A B …, each timing the
-// whole `node24 deploy-staging/dist/index.js` process, spawn to exit.
+// 127.0.0.2 … 127.0.0.11 sharing this machine's one Docker engine), and against the same ten deploys
+// done by hand, without the rollout.
+//   side A  one host: fleet host 1 (web-1), one process with a deploy config file
+//   side B  ten hosts: fleet hosts 1 … 10 (web-1 … web-10), max-parallel 10, one process with a deploy
+//           config file
+//   side C  the same work by hand: ten single-host processes started at the same moment, each deploying
+//           to one of fleet hosts 1 … 10 with plain action inputs (host, deploy-path, proxy-…); the first
+//           runs the migrations (`run-migrations: true`), the others do not (and, unlike B's, do not wait
+//           for it). Timed from the first spawn to the last exit.
+// All sides deploy examples/hello (docker-compose.fleet.yml, service app, strategy blue-green) with the
+// same settings; each side has its own deploy paths, Compose projects, proxy containers, proxy addresses
+// and data volume, so they share no state. web-1 migrates. Two releases (X, Y) are built once; every
+// deploy switches to the other one. One untimed warm-up deploy per side (it starts the proxies and puts
+// the first release in place), then rounds A B C A B C …, each timing whole
+// `node24 deploy-staging/dist/index.js` processes, spawn to exit.
 // Writes docs/benchmarks/fleet.md (or --out); `node scripts/bench/collect.mjs` puts it in BENCHMARKS.md.
 // Usage: node scripts/bench/fleet.mjs [--rounds 5] [--hosts 10] [--max-parallel 10] [--stable-for 500ms]
 //          [--out <file>] [--from <raw.json>]
@@ -96,7 +102,7 @@ async function measure() {
   }
 
   // -------------------------------------------------------------------------------------------------------
-  // The two sides. Every "host" of the sandbox fleet shares one Docker engine and one filesystem: each
+  // The three sides. Every "host" of the sandbox fleet shares one Docker engine and one filesystem: each
   // (side, host) gets its own deploy path, Compose project, proxy container, proxy folder and address.
   const host = async (side, index) => {
     const on = sb.fleet[index];
@@ -121,6 +127,13 @@ async function measure() {
       label: `${hostCount} hosts`,
       hosts: await Promise.all(Array.from({ length: hostCount }, (_, i) => host('b', i))),
       volume: `${unique}-b-data`,
+    },
+    {
+      key: 'C',
+      label: `${hostCount} single-host processes by hand`,
+      byHand: true,
+      hosts: await Promise.all(Array.from({ length: hostCount }, (_, i) => host('c', i))),
+      volume: `${unique}-c-data`,
     },
   ];
   const allHosts = sides.flatMap((side) => side.hosts);
@@ -234,9 +247,20 @@ true`);
   }
 
   // -------------------------------------------------------------------------------------------------------
-  // The deploy config of a side: the fleet test's (test/e2e/fleet.test.ts), web role only.
+  // The deploy config of side A or B: the fleet test's (test/e2e/fleet.test.ts), web role only. Side C
+  // has none: its processes get the same settings as plain inputs (byHandInputs).
   function writeConfig(side) {
     side.workspace = mkdtempSync(join(work, `workspace-${side.key}-`));
+    if (side.byHand) {
+      const redacted = { 'ssh-key': '(the sandbox key)', 'registry-password': '(the registry password)' };
+      side.configText = stringify(
+        side.hosts.map((h, index) => ({
+          ...byHandInputs(side, h, index, { app: '<app image>', migrator: '<migrator image>', sha: '<sha>' }),
+          ...redacted,
+        })),
+      );
+      return;
+    }
     const config = {
       'compose-file': join(root, 'examples/hello/docker-compose.fleet.yml'),
       user: sb.sshUser,
@@ -277,8 +301,12 @@ true`);
     .filter(([, spec]) => spec.default !== undefined)
     .map(([name, spec]) => [name, String(spec.default)]);
 
-  /** `node24 deploy-staging/dist/index.js` as a GitHub-hosted runner runs it, timed from spawn to exit. */
-  function deploy(side, release) {
+  /**
+   * One `node24 deploy-staging/dist/index.js` process as a GitHub-hosted runner runs it (inputs as
+   * INPUT_* with action.yml's defaults), timed from spawn to exit; `started` and `ended` are
+   * performance.now() values, each log line's `at` is in ms since its spawn.
+   */
+  function spawnAction(workspace, release, inputs, secrets = {}) {
     const dir = mkdtempSync(join(work, 'runner-'));
     const files = {
       GITHUB_OUTPUT: join(dir, 'output'),
@@ -305,30 +333,18 @@ true`);
       GITHUB_ACTOR: 'bench',
       GITHUB_WORKFLOW: 'bench',
       GITHUB_JOB: 'bench',
-      GITHUB_WORKSPACE: side.workspace,
+      GITHUB_WORKSPACE: workspace,
       RUNNER_ENVIRONMENT: 'github-hosted',
       RUNNER_TEMP: join(dir, 'runner-temp'),
       RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
-      // The secrets the deploy config names ({ env: … }), as a workflow step's `env:` passes them.
-      BENCH_SSH_KEY: sb.sshKey,
-      BENCH_REGISTRY_PASSWORD: sb.registryPassword,
-    };
-    const inputs = {
-      'config-file': 'deployer.yml',
-      environment: 'staging',
-      'max-parallel': String(maxParallel),
-      'app-image': release.app,
-      'migrator-image': release.migrator,
-      sha: release.sha,
-      'ready-expect-json': JSON.stringify({ version: release.sha }),
+      ...secrets,
     };
     for (const [name, value] of [...defaults, ...Object.entries(inputs)])
       env[`INPUT_${name.toUpperCase()}`] = value;
     return new Promise((done, fail) => {
-      const machineBefore = machineCpu();
       const started = performance.now();
       const child = spawn(node24, [join(root, 'deploy-staging/dist/index.js')], {
-        cwd: side.workspace,
+        cwd: workspace,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -348,22 +364,105 @@ true`);
       child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
       child.on('error', fail);
       child.on('close', (code) => {
-        const ms = performance.now() - started;
-        const machineAfter = machineCpu();
+        const ended = performance.now();
+        const ms = ended - started;
         clearInterval(sampler);
         children.delete(child);
         if (partial) lines.push({ at: Math.round(ms), line: partial });
         const outputs = parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
         const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
         rmSync(dir, { recursive: true, force: true });
-        const ticks = machineAfter.total - machineBefore.total;
-        const cpu = {
-          machineBusy: ticks > 0 ? 1 - (machineAfter.idle - machineBefore.idle) / ticks : undefined,
-          nodeMs: nodeCpuTicks * 10,
-        };
-        done({ code, ms, lines, stderr, outputs, summary, cpu });
+        done({ code, started, ended, ms, lines, stderr, outputs, summary, nodeMs: nodeCpuTicks * 10 });
       });
     });
+  }
+
+  const machineBusy = (before, after) => {
+    const ticks = after.total - before.total;
+    return ticks > 0 ? 1 - (after.idle - before.idle) / ticks : undefined;
+  };
+
+  /** Side A or B: one process with the side's deploy config file. */
+  async function deployWithConfig(side, release) {
+    const inputs = {
+      'config-file': 'deployer.yml',
+      environment: 'staging',
+      'max-parallel': String(maxParallel),
+      'app-image': release.app,
+      'migrator-image': release.migrator,
+      sha: release.sha,
+      'ready-expect-json': JSON.stringify({ version: release.sha }),
+    };
+    // The secrets the deploy config names ({ env: … }), as a workflow step's `env:` passes them.
+    const secrets = { BENCH_SSH_KEY: sb.sshKey, BENCH_REGISTRY_PASSWORD: sb.registryPassword };
+    const machineBefore = machineCpu();
+    const result = await spawnAction(side.workspace, release, inputs, secrets);
+    const cpu = { machineBusy: machineBusy(machineBefore, machineCpu()), nodeMs: result.nodeMs };
+    return { ...result, cpu };
+  }
+
+  /**
+   * Side C's inputs for host `index`: what B's deploy config gives that host, as plain inputs of a
+   * single-host deploy (the config's top level, role web and its hosts entry; deploy-env as KEY=VALUE).
+   * Only the first process migrates.
+   */
+  function byHandInputs(side, h, index, release) {
+    return {
+      host: h.address,
+      port: String(sb.sshPort),
+      user: sb.sshUser,
+      'ssh-key': sb.sshKey,
+      'host-fingerprint': h.fingerprint,
+      'registry-username': sb.registryUsername,
+      'registry-password': sb.registryPassword,
+      'deploy-path': h.deployPath,
+      'project-name': h.project,
+      'compose-file': join(root, 'examples/hello/docker-compose.fleet.yml'),
+      'app-service': 'app',
+      strategy: 'blue-green',
+      'proxy-image': sb.proxyImage,
+      'drain-timeout': '5s',
+      'proxy-address': `:${h.port}`,
+      'proxy-container': h.proxy.container,
+      'proxy-dir': h.proxy.dir,
+      'deploy-env': `DATA_VOLUME=${side.volume}`,
+      'ready-interval': '200ms',
+      'ready-stable-for': stableFor,
+      environment: 'staging',
+      'run-migrations': index === 0 ? 'true' : 'false',
+      'app-image': release.app,
+      'migrator-image': release.migrator,
+      sha: release.sha,
+      'ready-expect-json': JSON.stringify({ version: release.sha }),
+    };
+  }
+
+  /**
+   * Side C: one single-host process per host, all spawned at once (Promise.all); timed from the first
+   * spawn to the last exit. Each line's `at` is in ms since the first spawn, with the host it came from.
+   */
+  async function deployByHand(side, release) {
+    const machineBefore = machineCpu();
+    const processes = await Promise.all(
+      side.hosts.map((h, index) =>
+        spawnAction(side.workspace, release, byHandInputs(side, h, index, release)),
+      ),
+    );
+    const cpu = {
+      machineBusy: machineBusy(machineBefore, machineCpu()),
+      nodeMs: processes.reduce((sum, p) => sum + p.nodeMs, 0),
+    };
+    const first = Math.min(...processes.map((p) => p.started));
+    const last = Math.max(...processes.map((p) => p.ended));
+    return {
+      ms: last - first,
+      cpu,
+      processes: processes.map((p, index) => ({
+        ...p,
+        name: side.hosts[index].name,
+        spawnAt: p.started - first,
+      })),
+    };
   }
 
   async function servedVersion(port) {
@@ -372,9 +471,13 @@ true`);
   }
 
   /** Runs one deploy of `release` on a side; anything but a success everywhere throws, with the log. */
-  async function run(side, release, round) {
+  function run(side, release, round) {
+    return side.byHand ? runByHand(side, release, round) : runWithConfig(side, release, round);
+  }
+
+  async function runWithConfig(side, release, round) {
     const loadBefore = loadavg();
-    const result = await Promise.race([deploy(side, release), interruption]);
+    const result = await Promise.race([deployWithConfig(side, release), interruption]);
     const loadAfter = loadavg();
     const hosts = perHost(result.lines, side.hosts);
     let output = [];
@@ -414,6 +517,58 @@ true`);
       cpu: result.cpu,
       hosts,
       lines: result.lines,
+    };
+  }
+
+  /** Side C: every process must exit 0 with `status: success` and every proxy serve the new release. */
+  async function runByHand(side, release, round) {
+    const loadBefore = loadavg();
+    const result = await Promise.race([deployByHand(side, release), interruption]);
+    const loadAfter = loadavg();
+    const hosts = {};
+    const lines = [];
+    const problems = [];
+    for (const [index, h] of side.hosts.entries()) {
+      const p = result.processes[index];
+      const own = p.lines.map((l) => ({ at: Math.round(l.at + p.spawnAt), host: h.name, line: l.line }));
+      lines.push(...own);
+      const timing = hostTiming(own, '[staging] ');
+      if (timing) hosts[h.name] = { ...timing, exitAt: Math.round(p.spawnAt + p.ms) };
+      const mine = [];
+      if (p.code !== 0) mine.push(`exit code ${p.code}`);
+      if (p.outputs.status !== 'success') mine.push(`status ${p.outputs.status}`);
+      if (!timing?.durationMs) mine.push('no "done: … is live" line');
+      const served = await servedVersion(h.port).catch((error) => `(error: ${error.message})`);
+      if (served !== release.sha) mine.push(`:${h.port} serves ${served}, expected ${release.sha}`);
+      if (mine.length > 0) {
+        log(`--- ${h.name} (exit code ${p.code}):`);
+        log(own.map((l) => `${(l.at / 1000).toFixed(3)} ${l.line}`).join('\n'));
+        log(p.stderr);
+        problems.push(`${h.name}: ${mine.join(', ')}`);
+      }
+    }
+    if (problems.length > 0)
+      throw new Error(`side ${side.key}${round ? `, round ${round}` : ', warm-up'}: ${problems.join('; ')}`);
+    lines.sort((a, b) => a.at - b.at);
+    return {
+      round,
+      side: side.key,
+      sha: release.sha,
+      ms: Math.round(result.ms),
+      code: 0,
+      status: 'success',
+      loadBefore,
+      loadAfter,
+      cpu: result.cpu,
+      hosts,
+      processes: result.processes.map((p) => ({
+        name: p.name,
+        spawnAt: Math.round(p.spawnAt),
+        ms: Math.round(p.ms),
+        code: p.code,
+        nodeMs: p.nodeMs,
+      })),
+      lines,
     };
   }
 
@@ -528,34 +683,40 @@ function parseOutputs(text) {
   return outputs;
 }
 
-/**
- * Per host, from the log (`[staging web-3 (web)] <step>: …`, `at` in ms since spawn): its first line, its
- * `done: release … is live (durationMs=…, steps=…)` line (the steps up to the commit, to the ms), and its
- * drain (the blue-green retirement after the commit: from `drain: started` to its last drain line).
- */
+/** Per host of a rollout (A, B), from its lines `[staging web-3 (web)] <step>: …`: hostTiming. */
 function perHost(lines, hosts) {
   const result = {};
   for (const h of hosts) {
-    const prefix = `[staging ${h.name} (web)] `;
-    const own = lines.filter((l) => l.line.startsWith(prefix));
-    if (own.length === 0) continue;
-    const done = own.find((l) => l.line.startsWith(`${prefix}done: `));
-    const match = done && /durationMs=(\d+) steps=(.*)\)$/.exec(done.line);
-    const steps = {};
-    for (const m of (match?.[2] ?? '').matchAll(/([a-z-]+) (\d+)ms/g)) steps[m[1]] = Number(m[2]);
-    const drainStart = own.find((l) => l.line.startsWith(`${prefix}drain: started`));
-    const drainEnd = own.filter((l) => l.line.startsWith(`${prefix}drain: `)).at(-1);
-    result[h.name] = {
-      firstAt: own[0].at,
-      doneAt: done?.at,
-      lastAt: own.at(-1).at,
-      durationMs: match ? Number(match[1]) : undefined,
-      steps,
-      drainMs: drainStart && drainEnd && drainEnd !== drainStart ? drainEnd.at - drainStart.at : undefined,
-      pulled: steps.pull !== undefined,
-    };
+    const timing = hostTiming(lines, `[staging ${h.name} (web)] `);
+    if (timing) result[h.name] = timing;
   }
   return result;
+}
+
+/**
+ * One host's timing from the log lines that start with `prefix` (`at` in ms since the spawn, side C: since
+ * the first spawn; there each process is one host and its prefix `[staging] `): its first line, its
+ * `done: release … is live (durationMs=…, steps=…)` line (the steps up to the commit, to the ms), and its
+ * drain (the blue-green retirement after the commit: from `drain: started` to its last drain line).
+ */
+function hostTiming(lines, prefix) {
+  const own = lines.filter((l) => l.line.startsWith(prefix));
+  if (own.length === 0) return undefined;
+  const done = own.find((l) => l.line.startsWith(`${prefix}done: `));
+  const match = done && /durationMs=(\d+) steps=(.*)\)$/.exec(done.line);
+  const steps = {};
+  for (const m of (match?.[2] ?? '').matchAll(/([a-z-]+) (\d+)ms/g)) steps[m[1]] = Number(m[2]);
+  const drainStart = own.find((l) => l.line.startsWith(`${prefix}drain: started`));
+  const drainEnd = own.filter((l) => l.line.startsWith(`${prefix}drain: `)).at(-1);
+  return {
+    firstAt: own[0].at,
+    doneAt: done?.at,
+    lastAt: own.at(-1).at,
+    durationMs: match ? Number(match[1]) : undefined,
+    steps,
+    drainMs: drainStart && drainEnd && drainEnd !== drainStart ? drainEnd.at - drainStart.at : undefined,
+    pulled: steps.pull !== undefined,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -568,29 +729,60 @@ function writeReport(records, meta) {
     return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
   };
   const max = (values) => Math.max(...values.filter((v) => v !== undefined));
-  const ms = (value) => (value === undefined || !Number.isFinite(value) ? '—' : `${Math.round(value)} ms`);
-  const s = (value) => `${(value / 1000).toFixed(2)} s`;
+  const known = (value) => value !== undefined && Number.isFinite(value);
+  const ms = (value) => (known(value) ? `${Math.round(value)} ms` : '—');
+  const s = (value) => (known(value) ? `${(value / 1000).toFixed(2)} s` : '—');
+  const x = (value) => (known(value) ? `${value.toFixed(2)} ×` : '—');
   const pct = (value) => (value === undefined ? '—' : `${Math.round(value * 100)} %`);
-  const range = (values, format = ms) => `${format(Math.min(...values))} – ${format(Math.max(...values))}`;
+  const range = (values, format = ms) =>
+    values.length ? `${format(Math.min(...values))} – ${format(Math.max(...values))}` : '—';
   const A = records.filter((r) => r.side === 'A');
   const B = records.filter((r) => r.side === 'B');
+  const C = records.filter((r) => r.side === 'C');
+  const hasC = C.length > 0;
   const medianA = median(A.map((r) => r.ms));
   const medianB = median(B.map((r) => r.ms));
+  const medianC = median(C.map((r) => r.ms));
   const ratio = medianB / medianA;
-  const perRound = A.map((a) => {
-    const b = B.find((r) => r.round === a.round);
-    return b ? b.ms / a.ms : undefined;
-  }).filter((v) => v !== undefined);
+  const ratioCA = medianC / medianA;
+  const ratioBC = medianB / medianC;
+  const inRound = (side, round) => side.find((r) => r.round === round);
+  /** Per round, top / bottom of the same round. */
+  const perRound = (top, bottom) =>
+    top
+      .map((t) => {
+        const b = inRound(bottom, t.round);
+        return b ? t.ms / b.ms : undefined;
+      })
+      .filter((v) => v !== undefined);
+  const perRoundText = (values) => values.map((v) => v.toFixed(2)).join(', ');
+  const roundsBA = perRound(B, A);
+  const roundsCA = perRound(C, A);
+  const roundsBC = perRound(B, C);
+  // B − C and B − A, C − A per round (ms), medians: what the rollout and the machine each add.
+  const diffs = (top, bottom) =>
+    top
+      .map((t) => {
+        const b = inRound(bottom, t.round);
+        return b ? t.ms - b.ms : undefined;
+      })
+      .filter((v) => v !== undefined);
+  const diffBC = median(diffs(B, C));
+  const diffBA = median(diffs(B, A));
+  const diffCA = median(diffs(C, A));
   const met = ratio <= 1.3;
-  // CPU time the whole machine spent during a run (every process: runner, sshd, Docker, the apps).
+  // CPU time the whole machine spent during a run (every process: runners, sshd, Docker, the apps).
   const cores = meta.machine.cores;
   const coreSeconds = (r) => (r.cpu.machineBusy * r.ms * cores) / 1000;
   const busyA = median(A.map(coreSeconds));
   const busyB = median(B.map(coreSeconds));
+  const busyC = median(C.map(coreSeconds));
   const hostsOf = (r) => Object.values(r.hosts);
+  const n = meta.hostCount;
   const sideLabel = {
     A: 'A: one host (web-1)',
-    B: `B: ${meta.hostCount} hosts (web-1 … web-${meta.hostCount})`,
+    B: `B: ${n} hosts (web-1 … web-${n})`,
+    C: `C: ${n} single-host processes at once, by hand (web-1 … web-${n})`,
   };
 
   // Where the time goes: the steps of the `done:` lines, in the order they ran.
@@ -606,14 +798,20 @@ function writeReport(records, meta) {
     }
   const web1 = (r) => r.hosts['web-1'];
   const others = (r) => hostsOf(r).filter((h) => h !== web1(r));
-  const stepRows = names.map((name) => {
-    const a = median(A.map((r) => web1(r)?.steps[name]));
-    const b1 = median(B.map((r) => web1(r)?.steps[name]));
-    const bOthers = median(B.map((r) => median(others(r).map((h) => h.steps[name]))));
-    const bOthersMax = median(B.map((r) => max(others(r).map((h) => h.steps[name] ?? -Infinity))));
-    return `| ${name} | ${ms(a)} | ${ms(b1)} | ${ms(bOthers)} | ${ms(bOthersMax)} |`;
-  });
-  const phase = (label, f) => `| ${label} | ${ms(median(A.map(f)))} | ${ms(median(B.map(f)))} |`;
+  const stepCells = (side, name) => {
+    const one = median(side.map((r) => web1(r)?.steps[name]));
+    const rest = median(side.map((r) => median(others(r).map((h) => h.steps[name]))));
+    const slowest = median(side.map((r) => max(others(r).map((h) => h.steps[name] ?? -Infinity))));
+    return `${ms(one)} | ${ms(rest)} | ${ms(slowest)}`;
+  };
+  const stepRows = names.map(
+    (name) =>
+      `| ${name} | ${ms(median(A.map((r) => web1(r)?.steps[name])))} | ${stepCells(B, name)} |${
+        hasC ? ` ${stepCells(C, name)} |` : ''
+      }`,
+  );
+  const phase = (label, f) =>
+    `| ${label} | ${ms(median(A.map(f)))} | ${ms(median(B.map(f)))} |${hasC ? ` ${ms(median(C.map(f)))} |` : ''}`;
   const first = (r) => Math.min(...hostsOf(r).map((h) => h.firstAt));
   const lastDone = (r) => max(hostsOf(r).map((h) => h.doneAt));
   const lastLine = (r) => max(hostsOf(r).map((h) => h.lastAt));
@@ -622,53 +820,98 @@ function writeReport(records, meta) {
     phase('first host line → last host committed (`done:` line)', (r) => lastDone(r) - first(r)),
     phase('last commit → last host drained', (r) => lastLine(r) - lastDone(r)),
     phase('last host line → exit (outputs, summary)', (r) => r.ms - lastLine(r)),
-    phase('**whole process**', (r) => r.ms),
+    phase('**whole run**', (r) => r.ms),
     phase("hosts' `durationMs` (median host)", (r) => median(hostsOf(r).map((h) => h.durationMs))),
     phase("hosts' `durationMs` (slowest host)", (r) => max(hostsOf(r).map((h) => h.durationMs))),
     phase('drain step (median host)', (r) => median(hostsOf(r).map((h) => h.drainMs))),
-    `| machine CPU busy during the run (all ${meta.machine.cores} cores, /proc/stat) | ${pct(median(A.map((r) => r.cpu.machineBusy)))} | ${pct(median(B.map((r) => r.cpu.machineBusy)))} |`,
-    phase("the runner's Node process: CPU time (user + system)", (r) => r.cpu.nodeMs),
+    `| machine CPU busy during the run (all ${meta.machine.cores} cores, /proc/stat) | ${pct(median(A.map((r) => r.cpu.machineBusy)))} | ${pct(median(B.map((r) => r.cpu.machineBusy)))} |${
+      hasC ? ` ${pct(median(C.map((r) => r.cpu.machineBusy)))} |` : ''
+    }`,
+    phase(
+      `the runner's Node process${hasC ? ` (C: its ${n} processes together)` : ''}: CPU time (user + system)`,
+      (r) => r.cpu.nodeMs,
+    ),
   ];
   const pulls = records.filter((r) => hostsOf(r).some((h) => h.pulled)).length;
 
   const runRows = records.map((r) => {
     const durations = hostsOf(r).map((h) => h.durationMs);
-    const pair = (r.side === 'B' ? A : B).find((o) => o.round === r.round);
+    const a = r.side === 'A' ? undefined : inRound(A, r.round);
+    const c = r.side === 'B' ? inRound(C, r.round) : undefined;
     return `| ${r.round} | ${sideLabel[r.side]} | \`${r.sha.slice(0, 7)}\` | ${s(r.ms)} | ${
       durations.length > 1 ? `${ms(median(durations))} (${range(durations)})` : ms(durations[0])
-    } | ${r.side === 'B' && pair ? (r.ms / pair.ms).toFixed(2) : ''} | ${pct(r.cpu.machineBusy)} | ${loadText(r.loadBefore)} → ${loadText(r.loadAfter)} |`;
+    } | ${a ? (r.ms / a.ms).toFixed(2) : ''} |${hasC ? ` ${c ? (r.ms / c.ms).toFixed(2) : ''} |` : ''} ${pct(r.cpu.machineBusy)} | ${loadText(r.loadBefore)} → ${loadText(r.loadAfter)} |`;
   });
+
+  // What B / C says: B and C do the same Docker work on the same machine; only B has the rollout.
+  const close = Math.abs(ratioBC - 1) <= 0.05;
+  const verdict = !hasC
+    ? ''
+    : close
+      ? `B and C are within 5 % of each other (B − C: ${ms(diffBC)}, median of the rounds): the rollout adds no time
+of its own over doing the same ${n} deploys in parallel by hand. The excess of B over A (${s(diffBA)}) is the
+shared machine's — ${n} hosts' Docker work on one engine and ${cores} cores — not the rollout's coordination, its one
+Node process or its holds; C − A is ${s(diffCA)}.`
+      : ratioBC > 1
+        ? `B takes ${ms(diffBC)} (median of the rounds) longer than C: that part of B's excess over A (${s(diffBA)}) is the
+rollout's own (coordination, its one Node process, the holds); the rest, C − A = ${s(diffCA)}, is the shared
+machine's — ${n} hosts' Docker work on one engine and ${cores} cores.`
+        : `B is ${ms(-diffBC)} (median of the rounds) faster than C: the rollout adds no time of its own over doing the
+same ${n} deploys in parallel by hand. The excess of B over A (${s(diffBA)}) is the shared machine's — ${n} hosts'
+Docker work on one engine and ${cores} cores; C − A is ${s(diffCA)}, more because C also starts ${n} Node processes on
+those ${cores} cores where B starts one (their CPU time: ${ms(median(C.map((r) => r.cpu.nodeMs)))} together, B's one
+process ${ms(median(B.map((r) => r.cpu.nodeMs)))}).`;
 
   const m = meta.machine;
   const report = `# fleet benchmark
 
 \`${meta.command}\` — ${meta.rounds} round${meta.rounds > 1 ? 's' : ''} on the sandbox fleet (sshd "hosts" on 127.0.0.2 …
-127.0.0.${meta.hostCount + 1}, port 2222, **all sharing this machine's one Docker engine, filesystem and ${m.cores} CPU cores**;
+127.0.0.${n + 1}, port 2222, **all sharing this machine's one Docker engine, filesystem and ${m.cores} CPU cores**;
 Docker ${meta.versions.docker}, Compose ${meta.versions.compose}, proxy \`${meta.proxyImage}\`), ${meta.what} under Node ${meta.versions.node}, ${meta.date}.
 
-The requirement: 10 hosts at \`max-parallel: 10\` take at most 1.3 × one host. Both sides run deploy-staging
+The requirement: 10 hosts at \`max-parallel: 10\` take at most 1.3 × one host. Sides A and B run deploy-staging
 with a deploy config file (\`config-file\`, the format of test/e2e/fleet.test.ts), input \`max-parallel: ${meta.maxParallel}\`:
 
 - **A**: one host (fleet host 1, \`web-1\`);
-- **B**: ${meta.hostCount} hosts (fleet hosts 1 … ${meta.hostCount}, \`web-1\` … \`web-${meta.hostCount}\`), one batch.
+- **B**: ${n} hosts (fleet hosts 1 … ${n}, \`web-1\` … \`web-${n}\`), one batch.${
+    hasC
+      ? `
+- **C**: the same work by hand, without the rollout: ${n} single-host deploy-staging processes spawned at the
+  same moment, each deploying to one of fleet hosts 1 … ${n} with plain action inputs (\`host\`,
+  \`host-fingerprint\`, \`deploy-path\`, \`project-name\`, \`proxy-…\`, \`deploy-env\`, …: what B's config file
+  gives that host); the first runs the migrations (\`run-migrations: true\`), the other ${n - 1} do not
+  (\`false\`). Timed from the first spawn to the last exit.`
+      : ''
+  }
 
-Same settings on both sides: examples/hello with \`examples/hello/docker-compose.fleet.yml\`, role \`web\` (service
-\`app\`, \`strategy: blue-green\`, \`drain-timeout: 5s\`; every host its own proxy container, proxy folder and
+Same settings on every side: examples/hello with \`examples/hello/docker-compose.fleet.yml\`, service
+\`app\`, \`strategy: blue-green\`, \`drain-timeout: 5s\` (every host its own proxy container, proxy folder and
 proxy address), \`ready-interval: 200ms\`, \`ready-stable-for: ${meta.stableFor}\` (the fleet test's value: the action's
-default 5 s would add the same idle 4.5 s to both sides and pull the ratio towards 1), \`ready-expect-json\`
-with the release's commit; migrations on, on \`web-1\` (\`migrate-on\`), with one data volume per side (\`deploy-env:
-DATA_VOLUME\`); every other setting is the action's default. The sides share nothing: own deploy paths, Compose
-projects, proxies and volume.
+default 5 s would add the same idle 4.5 s to every side and pull the ratios towards 1), \`ready-expect-json\`
+with the release's commit; migrations on, on \`web-1\` only (\`migrate-on\`${
+    hasC ? '; C: `run-migrations` true for web-1 only' : ''
+  }), with one data volume per side (\`deploy-env: DATA_VOLUME\`); every other setting is the action's default. The sides share nothing: own deploy paths, Compose
+projects, proxies and volume.${
+    hasC
+      ? `
+
+C does slightly less ordering work than B: in B the other hosts hold (\`wait-turn\`) until the migration on
+\`web-1\` is done, and every switched host holds (\`wait-all-hosts\`) until all have switched, before it commits; in
+C nothing waits for anything, so the other ${n - 1} start their containers while the migrator runs. C, on the other
+hand, starts ${n} Node processes where B starts one.`
+      : ''
+  }
 
 Two releases are built once and pulled into the engine by hand, so no deploy pulls (every "host" would find
 the images of the first one that pulled anyway; on real hosts each pulls for itself, in parallel).${
     pulls ? ` **${pulls} timed run(s) still pulled.**` : ' No timed run pulled.'
   } One untimed warm-up deploy per side starts the proxies and the first release; then every round runs A, then
-B, each switching every host to the other release (a real blue-green switch and drain each time). Timed: the
-whole \`node24 deploy-staging/dist/index.js\` process, spawn to exit, spawned as a GitHub-hosted runner does
+B${hasC ? ', then C' : ''}, each switching every host to the other release (a real blue-green switch and drain each time). Timed: the
+whole \`node24 deploy-staging/dist/index.js\` process${hasC ? ' (C: processes)' : ''}, spawn to exit, spawned as a GitHub-hosted runner does
 (env inputs with action.yml's defaults, \`GITHUB_OUTPUT\`, \`GITHUB_STEP_SUMMARY\`, no compile cache). Each run
-must exit 0 with \`status: success\`, every host \`success\` in the \`hosts\` output, and every proxy serving the
-new release, or the benchmark stops.
+must exit 0 with \`status: success\`${hasC ? ` (C: all ${n} processes)` : ''}, every host \`success\` in the \`hosts\` output${
+    hasC ? ' (A, B)' : ''
+  }, and every proxy serving the new release, or the benchmark stops.
 
 ## Result
 
@@ -681,16 +924,37 @@ new release, or the benchmark stops.
 | ${sideLabel.B}, \`max-parallel: ${meta.maxParallel}\` | **${s(medianB)}** | ${range(
     B.map((r) => r.ms),
     s,
-  )} |
+  )} |${
+    hasC
+      ? `
+| ${sideLabel.C} | **${s(medianC)}** | ${range(
+          C.map((r) => r.ms),
+          s,
+        )} |`
+      : ''
+  }
 
-**B / A (medians): ${ratio.toFixed(2)} ×** — per round ${perRound.map((v) => v.toFixed(2)).join(', ')}.
-${met ? `Meets the requirement (≤ 1.3 ×).` : `**Does not meet the requirement (≤ 1.3 ×).**`}
+**B / A (medians): ${ratio.toFixed(2)} ×** — per round ${perRoundText(roundsBA)}.
+${met ? `Meets the requirement (≤ 1.3 ×).` : `**Does not meet the requirement (≤ 1.3 ×).**`}${
+    hasC
+      ? `
 
-CPU: during a run of B the machine's ${cores} cores were busy for ${busyB.toFixed(1)} core-seconds (median; A: ${busyA.toFixed(1)}),
+**C / A: ${x(ratioCA)}** — per round ${perRoundText(roundsCA)}.
+**B / C: ${x(ratioBC)}** — per round ${perRoundText(roundsBC)}.
+
+${verdict}`
+      : ''
+  }
+
+CPU: during a run of B the machine's ${cores} cores were busy for ${busyB.toFixed(1)} core-seconds (median; A: ${busyA.toFixed(1)}${
+    hasC ? `, C: ${busyC.toFixed(1)}` : ''
+  }),
 all processes counted (the runner's Node, sshd, the Docker CLIs and engine, the apps). On ${cores} cores that work alone
-takes at least ${(busyB / cores).toFixed(2)} s, ${(busyB / cores / (medianA / 1000)).toFixed(2)} × A's median, however well the rollout overlaps it.
+takes at least ${(busyB / cores).toFixed(2)} s, ${(busyB / cores / (medianA / 1000)).toFixed(2)} × A's median, however well the rollout overlaps it${
+    hasC ? ` (C's: ${(busyC / cores).toFixed(2)} s, ${(busyC / cores / (medianA / 1000)).toFixed(2)} ×)` : ''
+  }.
 
-All ${meta.hostCount} "hosts" here are sshd processes on one machine: their ${meta.hostCount} app container starts (\`compose run\`),
+All ${n} "hosts" here are sshd processes on one machine: their ${n} app container starts (\`compose run\`),
 readiness checks, proxy switches and drains all run on one Docker engine and ${m.cores} cores, next to the runner's
 own Node process. On a real fleet each host does its part on its own machine, and only the runner's side (ten
 SSH connections in one Node process) is shared: this is a pessimistic bound.
@@ -698,27 +962,31 @@ SSH connections in one Node process) is shared: this is a pessimistic bound.
 ## Every run
 
 Machine CPU busy: the share of all ${m.cores} cores not idle during the run (/proc/stat). Load average is 1 / 5 / 15
-min, before → after the run.
+min, before → after the run. ÷ A: the run's wall time over A's of the same round${hasC ? '; B ÷ C likewise' : ''}.
 
-| round | side | release | wall time | hosts' \`durationMs\`: median (min – max) | B / A | machine CPU busy | load average |
-|---|---|---|---|---|---|---|---|
+| round | side | release | wall time | hosts' \`durationMs\`: median (min – max) | ÷ A |${hasC ? ' B ÷ C |' : ''} machine CPU busy | load average |
+|---|---|---|---|---|---|${hasC ? '---|' : ''}---|---|
 ${runRows.join('\n')}
 
 ## Where the time goes
 
-Phases of the process, from the time each log line arrived (medians over the rounds):
+Phases of the run, from the time each log line arrived (medians over the rounds${
+    hasC ? '; C: from the first spawn, over all its processes' : ''
+  }):
 
-| phase | A | B |
-|---|---|---|
+| phase | A | B |${hasC ? ' C |' : ''}
+|---|---|---|${hasC ? '---|' : ''}
 ${phaseRows.join('\n')}
 
 Steps of each host's deploy, from its \`done: release … is live (durationMs=…, steps=…)\` line (medians over the
-rounds; for B's other hosts the median host and the slowest host of each run, then the median over the rounds).
+rounds; for the other hosts of B${hasC ? ' and C' : ''} the median host and the slowest host of each run, then the median over the rounds).
 \`wait-turn\`: a host waits for the migration on \`web-1\` before switching; \`wait-all-hosts\`: a host that holds,
-switched, until every host of the rollout does.
+switched, until every host of the rollout does${hasC ? ' (C has neither: no rollout)' : ''}.
 
-| step | A: web-1 | B: web-1 (migrates) | B: other hosts, median | B: other hosts, slowest |
-|---|---|---|---|---|
+| step | A: web-1 | B: web-1 (migrates) | B: other hosts, median | B: other hosts, slowest |${
+    hasC ? ' C: web-1 (migrates) | C: other hosts, median | C: other hosts, slowest |' : ''
+  }
+|---|---|---|---|---|${hasC ? '---|---|---|' : ''}
 ${stepRows.join('\n')}
 
 Machine: ${m.cores} × ${m.model}, ${m.memoryGiB.toFixed(0)} GiB memory; load average (1 / 5 / 15 min)
