@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createHmac } from 'node:crypto';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -30,7 +32,14 @@ interface HostResult {
   name: string;
   status: string;
   batch: number;
+  durationMs: number | null;
   reason: string | null;
+}
+
+/** What a notify-url receiver got: the body and its signature header. */
+interface Notification {
+  body: string;
+  signature: string | undefined;
 }
 
 const NEVER_READY_ENV = 'GREETING=hello\nNEVER_READY=1\n';
@@ -45,6 +54,9 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
   let hosts: FleetHost[];
   let production: FleetHost[];
   const volume = `fleet-test-data-${process.pid}`;
+  const notifySecret = `fleet-notify-${process.pid}-secret`;
+  const notifications: Notification[] = [];
+  let receiver: HttpServer;
   const repo = `fleet-test/${process.pid}/hello`;
 
   const makeHost = async (index: number, name: string, role: 'web' | 'worker'): Promise<FleetHost> => {
@@ -76,6 +88,15 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
       makeHost(3, 'worker-1', 'worker'),
       makeHost(4, 'worker-2', 'worker'),
     ]);
+    receiver = createHttpServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        notifications.push({ body, signature: request.headers['x-deployer-signature-256'] as string });
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     production = await Promise.all([
       makeHost(5, 'prod-web-1', 'web'),
       makeHost(6, 'prod-worker-1', 'worker'),
@@ -83,6 +104,7 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
   });
 
   afterAll(async () => {
+    receiver?.close();
     for (const host of [...(hosts ?? []), ...(production ?? [])]) {
       await host.fixture.ssh.run(['docker', 'rm', '--force', host.proxy.container], { check: false });
       await host.fixture.ssh.run(['rm', '-rf', '--', host.proxy.dir], { check: false });
@@ -118,6 +140,8 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
     'registry-password': { env: 'FLEET_REGISTRY_PASSWORD' },
     'ready-interval': '200ms',
     'ready-stable-for': '500ms',
+    'notify-url': `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/deploys`,
+    'notify-secret': { env: 'FLEET_NOTIFY_SECRET' },
     roles: {
       web: {
         service: 'app',
@@ -144,7 +168,11 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
 
   const writeConfig = (text = stringify(config())) => writeFileSync(join(workspace, 'deployer.yml'), text);
 
-  const secrets = () => ({ FLEET_SSH_KEY: sb.sshKey, FLEET_REGISTRY_PASSWORD: sb.registryPassword });
+  const secrets = () => ({
+    FLEET_SSH_KEY: sb.sshKey,
+    FLEET_REGISTRY_PASSWORD: sb.registryPassword,
+    FLEET_NOTIFY_SECRET: notifySecret,
+  });
 
   const deploy = (release: ExampleRelease, onSpawn?: ActionRunOptions['onSpawn']) =>
     runAction('deploy-staging', {
@@ -217,6 +245,18 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
       ['worker-2', 'success', 3],
     ]);
     await expectEveryHostRuns(hosts, releaseA);
+    for (const host of Object.values(byHost)) expect(host.durationMs, host.name).toBeGreaterThan(0);
+    // One signed notification for the whole rollout.
+    const notification = notifications.at(-1)!;
+    expect(notification.signature).toBe(
+      `sha256=${createHmac('sha256', notifySecret).update(notification.body).digest('hex')}`,
+    );
+    expect(JSON.parse(notification.body)).toMatchObject({
+      event: 'rollout',
+      status: 'success',
+      hosts: Object.values(byHost).map((h) => ({ name: h.name, status: 'success' })),
+    });
+    expect(run.everything).not.toContain(notifySecret);
     // One migration for the environment, on web-1.
     const migrated = await Promise.all(
       hosts.map(async (h) => (await h.fixture.state()).history[0]!.migrated),

@@ -58,6 +58,7 @@ export function rolloutHostsOutput(result: RolloutResult): string {
       batch: member.batch,
       status: member.state,
       releaseId: member.outcome?.release.id ?? null,
+      durationMs: member.outcome?.release.durationMs ?? null,
       reason:
         member.outcome?.release.reason ??
         (member.state === 'success' ? null : (member.failure?.message ?? null)),
