@@ -141,4 +141,23 @@ describe('rollOut', () => {
     ]);
     expect(events.filter((e) => e.startsWith('switch'))).toEqual([]);
   });
+
+  it('a deploy that throws instead of reporting is a failure that halts the rollout, not a hang', async () => {
+    const events: string[] = [];
+    const throwing: DeployOne = async (session) => {
+      if (session.member!.startsWith('web-2')) throw new Error('unexpected: socket hang up');
+      return scriptedDeploy(events)(session, quiet);
+    };
+    const result = await rollOut(fleet(), 2, quiet, throwing);
+    expect(result.members.map((m) => m.state)).toEqual([
+      'rolled_back',
+      'failed',
+      'not-started',
+      'not-started',
+      'not-started',
+    ]);
+    expect(result.failure?.message).toMatch(
+      /^Rollout halted\. web-2 \(web, host-web-2:22\) failed: unexpected: socket hang up/,
+    );
+  });
 });

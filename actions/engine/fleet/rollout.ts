@@ -129,6 +129,7 @@ class Rollout {
         return this.unlessHalted(this.everyoneHeld.promise);
       },
     };
+    // A deploy reports its failure; one that throws all the same is a failure too, never a hang.
     const { outcome, failure } = await this.deploy(
       {
         ...member.session,
@@ -137,7 +138,7 @@ class Rollout {
         halt: this.halt.signal,
       },
       this.reporter,
-    );
+    ).catch((error: unknown) => ({ outcome: undefined, failure: error as Error }));
     result.outcome = outcome;
     result.failure = failure;
     // Halted while it took its lock: it gave the lock back and changed nothing.
