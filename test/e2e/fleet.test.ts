@@ -429,31 +429,46 @@ describe('rollout to a fleet of hosts from a deploy config file', () => {
     for (const host of production) expect((await runs(host)).current, host.name).toBe(releaseA.sha);
   });
 
-  it('a connection dropped while a host holds is reconnected at once; the rollout completes', async () => {
-    const web2 = hosts[1]!;
-    const proxy = await FaultProxy.start(web2.address, sb.sshPort);
-    try {
-      const viaProxy = config();
-      const entry = viaProxy.environments.staging.hosts[1]!;
-      Object.assign(entry, { host: '127.0.0.1', port: proxy.port });
-      writeConfig(stringify(viaProxy));
-      const run = await deploy(
-        releaseB,
-        // web-2 holds (batch 1, switched) while batch 2 switches.
-        onLog('[staging web-2 (web)] wait-all-hosts: started', () => proxy.cut()),
-      );
-      expect(run.code, run.stdout).toBe(0);
-      expect(run.stdout).toMatch(
-        /\[staging web-2 \(web\)\] wait-all-hosts: the SSH connection was lost while waiting; reconnecting/,
-      );
-      expect(run.stdout).toMatch(/\[staging web-2 \(web\)\] reconnect: reconnected \(attempt 1\)/);
-      expect(proxy.accepted).toBe(2);
-      await expectEveryHostRuns(hosts, releaseB);
-    } finally {
-      await proxy.close();
-      writeConfig();
-    }
-  });
+  it.each([
+    [
+      'while it holds, switched',
+      'wait-all-hosts: started',
+      /wait-all-hosts: the SSH connection was lost while waiting; reconnecting/,
+    ],
+    [
+      'as it commits',
+      'commit: started',
+      /commit: .* while committing; reconnecting to see whether the commit landed/,
+    ],
+  ])(
+    'a connection to one host dropped %s is reconnected; the rollout completes with one record per host',
+    async (_moment, logLine, recovery) => {
+      const web2 = hosts[1]!;
+      const before = (await web2.fixture.state()).history.length;
+      const proxy = await FaultProxy.start(web2.address, sb.sshPort);
+      try {
+        const viaProxy = config();
+        const entry = viaProxy.environments.staging.hosts[1]!;
+        Object.assign(entry, { host: '127.0.0.1', port: proxy.port });
+        writeConfig(stringify(viaProxy));
+        const run = await deploy(
+          releaseB,
+          onLog(`[staging web-2 (web)] ${logLine}`, () => proxy.cut()),
+        );
+        expect(run.code, run.stdout).toBe(0);
+        expect(run.stdout).toMatch(new RegExp(`\\[staging web-2 \\(web\\)\\] ${recovery.source}`));
+        expect(run.stdout).toMatch(/\[staging web-2 \(web\)\] reconnect: reconnected \(attempt 1\)/);
+        expect(proxy.accepted).toBe(2);
+        await expectEveryHostRuns(hosts, releaseB);
+        const history = (await web2.fixture.state()).history;
+        expect(history).toHaveLength(before + 1);
+        expect(history[0]).toMatchObject({ sha: releaseB.sha, status: 'success' });
+      } finally {
+        await proxy.close();
+        writeConfig();
+      }
+    },
+  );
 
   it('promotes what the whole staging fleet runs, then rolls every production host back to the earlier release', async () => {
     writeConfig();

@@ -100,4 +100,24 @@ describe('a deploy held by a rollout', () => {
     expect(fixture.state().current?.sha).toBe(B.sha);
     expect(fixture.lock()).toBeUndefined();
   });
+
+  it('a connection lost before its record landed commits again (the other hosts commit too), once', async () => {
+    fixture.host.inject('record', { kind: 'lost', when: 'before' });
+    const log = new TestLog();
+    const result = await fixture.deploy(B, {
+      log,
+      holds: { beforeSwitch: async () => undefined, beforeCommit: async () => undefined },
+    });
+    expect(result.error).toBeUndefined();
+    expect(log.text).toMatch(/the record had not landed: committing again over the new connection/);
+    expect(
+      fixture
+        .state()
+        .history.filter((r) => r.sha === B.sha)
+        .map((r) => r.status),
+    ).toEqual(['success']);
+    expect(fixture.runningImages()).toEqual([B.appImage]);
+    expect(fixture.currentRelease()).toBe(result.outcome?.release.id);
+    expect(fixture.lock()).toBeUndefined();
+  });
 });

@@ -610,7 +610,15 @@ class Deployment {
       );
       await this.reconnect();
       const { stdout } = await this.link.run(host.readState(`${this.files.stateDir}/state.json`));
-      if (!stdout.includes(JSON.stringify(prepared.release.finishedAt))) throw error;
+      if (!stdout.includes(JSON.stringify(prepared.release.finishedAt))) {
+        if (!this.context.holds) throw error;
+        // In a rollout the other hosts are committing this release now: undoing this one would split
+        // the fleet. It was ready and stable, so it commits again (the record command checks the lease).
+        this.log.warn('commit', 'the record had not landed: committing again over the new connection');
+        const outcome = await this.writeRecord(prepared);
+        this.phase = 'committed';
+        return outcome;
+      }
       this.phase = 'committed';
       const stillOurs = await this.link.run(host.fenced(this.fence, ['true']), {
         check: false,
