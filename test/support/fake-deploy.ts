@@ -228,6 +228,13 @@ export class DeployFixture {
     return this.host.state(this.deployPath, ENVIRONMENT);
   }
 
+  /** The statuses of the recorded attempts at one commit, newest first. */
+  recordStatuses(sha: string): string[] {
+    return this.state()
+      .history.filter((record) => record.sha === sha)
+      .map((record) => record.status);
+  }
+
   lock() {
     return this.host.lock(this.deployPath);
   }

@@ -686,12 +686,7 @@ describe('a lost connection', () => {
     const record = recordOf(result);
     expect(record.status).toBe('success');
     expect(result.log.text).toContain('the commit had landed completely before the connection was lost');
-    expect(
-      fixture
-        .state()
-        .history.filter((r) => r.sha === B.sha)
-        .map((r) => r.status),
-    ).toEqual(['success']);
+    expect(fixture.recordStatuses(B.sha)).toEqual(['success']);
     expect(fixture.runningImages()).toEqual([B.appImage]);
     expect(fixture.currentRelease()).toBe(record.id);
     const audit = fixture.host.read(`${fixture.deployPath}/.deployer/audit.log`)!;
@@ -706,12 +701,7 @@ describe('a lost connection', () => {
 
     const record = recordOf(result);
     expect(record.status).toBe('rolled_back');
-    expect(
-      fixture
-        .state()
-        .history.filter((r) => r.sha === B.sha)
-        .map((r) => r.status),
-    ).toEqual(['rolled_back']);
+    expect(fixture.recordStatuses(B.sha)).toEqual(['rolled_back']);
     expect(fixture.state().current?.id).toBe(first.id);
     expect(fixture.currentRelease()).toBe(first.id);
     expect(fixture.runningImages()).toEqual([A.appImage]);

@@ -110,12 +110,7 @@ describe('a deploy held by a rollout', () => {
     });
     expect(result.error).toBeUndefined();
     expect(log.text).toMatch(/the record had not landed: committing again over the new connection/);
-    expect(
-      fixture
-        .state()
-        .history.filter((r) => r.sha === B.sha)
-        .map((r) => r.status),
-    ).toEqual(['success']);
+    expect(fixture.recordStatuses(B.sha)).toEqual(['success']);
     expect(fixture.runningImages()).toEqual([B.appImage]);
     expect(fixture.currentRelease()).toBe(result.outcome?.release.id);
     expect(fixture.lock()).toBeUndefined();
