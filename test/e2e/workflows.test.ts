@@ -9,6 +9,7 @@ import {
   type WorkflowResult,
 } from '../../scripts/harness/index.mjs';
 import { get } from '../support/http.js';
+import { expectWorkflowSuccess } from '../support/workflow-run.js';
 import { repoRoot } from '../support/paths.js';
 import { sandbox, type Sandbox } from '../support/sandbox.js';
 import { execFileSync } from 'node:child_process';
@@ -47,14 +48,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     if (chain) rmSync(chain.work, { recursive: true, force: true });
   });
 
-  /** What the harness printed for failed steps, for the assertion message. */
-  const failures = () =>
-    events
-      .filter((event) => event.type === 'step' && event.outcome === 'failure')
-      .map((event) => `${event.job} / ${event.name}: ${event.errors?.join('; ')}\n${event.log}`)
-      .join('\n');
-
-  const expectSuccess = (run: WorkflowResult) => expect(run.result, failures()).toBe('success');
+  const expectSuccess = (run: WorkflowResult) => expectWorkflowSuccess(run, events);
 
   const version = async (port: number) =>
     JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version;
