@@ -12,7 +12,7 @@ import {
 } from '../engine/deploy/inputs.js';
 import { githubRun, runIdentity } from '../engine/github-context.js';
 import { describeEnvironment } from '../engine/config/deploy-config.js';
-import { loadEnvironmentPlan } from '../engine/fleet/config-file.js';
+import { environmentPlan, loadDeployConfig } from '../engine/fleet/config-file.js';
 import { composeFiles, resolveTargets, rolloutMembers } from '../engine/fleet/members.js';
 import { fleetStep } from '../edge/fleet-step.js';
 
@@ -90,7 +90,7 @@ function releaseInputs(own: OwnInputs, runSha: string) {
 async function deployFleet(own: OwnInputs): Promise<void> {
   const run = githubRun();
   const { appImage, migratorImage, sha } = releaseInputs(own, run.sha);
-  const plan = loadEnvironmentPlan(own['config-file']!, run.workspace, own.environment);
+  const plan = environmentPlan(loadDeployConfig(own['config-file']!, run.workspace), own.environment);
   const resolved = resolveTargets(plan, actionInputs, run.workspace, own['run-migrations']);
   const composeFile = composeFiles(resolved, actionInputs);
   const members = rolloutMembers(resolved, actionInputs, { environment: own.environment, sha }, (host) =>

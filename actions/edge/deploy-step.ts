@@ -3,6 +3,7 @@ import { pinnedDigest } from '../engine/commands/registry.js';
 import { deployOverSsh, type DeploySession } from '../engine/deploy/session.js';
 import { deploySummaryMarkdown } from '../engine/deploy/summary.js';
 import { notify } from '../engine/notify.js';
+import type { ReleaseRecord } from '../engine/state/release.js';
 import { actionsReporter } from './actions-reporter.js';
 
 export interface DeployStep extends DeploySession {
@@ -14,18 +15,23 @@ export interface DeployStep extends DeploySession {
   notifySecret?: string;
 }
 
+/** The outputs that name a recorded release: its id, images, digests and commit. */
+export function setReleaseOutputs(release: ReleaseRecord): void {
+  core.setOutput('release-id', release.id);
+  core.setOutput('app-image', release.appImage);
+  core.setOutput('migrator-image', release.migratorImage);
+  core.setOutput('app-digest', pinnedDigest(release.appImage) ?? '');
+  core.setOutput('migrator-digest', pinnedDigest(release.migratorImage) ?? '');
+  core.setOutput('sha', release.sha);
+}
+
 /** deploy-staging's and promote-prod's step: deploys, then outputs, job summary, notification; fails the step on failure. */
 export async function deployStep(step: DeployStep): Promise<void> {
   const { outcome, failure } = await deployOverSsh(step, actionsReporter);
   if (outcome) {
     const { release, previous } = outcome;
-    core.setOutput('release-id', release.id);
+    setReleaseOutputs(release);
     core.setOutput('status', release.status);
-    core.setOutput('app-image', release.appImage);
-    core.setOutput('migrator-image', release.migratorImage);
-    core.setOutput('app-digest', pinnedDigest(release.appImage) ?? '');
-    core.setOutput('migrator-digest', pinnedDigest(release.migratorImage) ?? '');
-    core.setOutput('sha', release.sha);
     core.setOutput('previous-release', previous?.id ?? '');
     core.setOutput('duration-ms', String(release.durationMs));
     core.setOutput('url', step.url ?? '');

@@ -1,10 +1,10 @@
 import * as core from '@actions/core';
-import { pinnedDigest } from '../engine/commands/registry.js';
 import { deployOverSsh } from '../engine/deploy/session.js';
 import { rollOut, type RolloutMember } from '../engine/fleet/rollout.js';
-import { rolloutHostsOutput, rolloutSummaryMarkdown } from '../engine/fleet/summary.js';
+import { rolloutHosts, rolloutSummaryMarkdown } from '../engine/fleet/summary.js';
 import { notify } from '../engine/notify.js';
 import { actionsReporter } from './actions-reporter.js';
+import { setReleaseOutputs } from './deploy-step.js';
 
 export interface FleetStep {
   title: string;
@@ -25,16 +25,10 @@ export async function fleetStep(step: FleetStep): Promise<void> {
   const result = await rollOut(step.members, step.maxParallel, actionsReporter, deployOverSsh);
   const release = result.members.find((m) => m.outcome)?.outcome?.release;
   core.setOutput('status', result.status);
-  core.setOutput('hosts', rolloutHostsOutput(result));
+  const hosts = rolloutHosts(result);
+  core.setOutput('hosts', JSON.stringify(hosts));
   core.setOutput('url', step.url ?? '');
-  if (release) {
-    core.setOutput('release-id', release.id);
-    core.setOutput('app-image', release.appImage);
-    core.setOutput('migrator-image', release.migratorImage);
-    core.setOutput('app-digest', pinnedDigest(release.appImage) ?? '');
-    core.setOutput('migrator-digest', pinnedDigest(release.migratorImage) ?? '');
-    core.setOutput('sha', release.sha);
-  }
+  if (release) setReleaseOutputs(release);
   await core.summary.addRaw(rolloutSummaryMarkdown(step.title, result, step.configText)).write();
   if (step.notifyUrl) {
     const problem = await notify({
@@ -43,7 +37,7 @@ export async function fleetStep(step: FleetStep): Promise<void> {
       payload: {
         event: 'rollout',
         status: result.status,
-        hosts: JSON.parse(rolloutHostsOutput(result)),
+        hosts,
         url: step.url ?? null,
       },
     });

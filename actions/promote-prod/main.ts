@@ -9,7 +9,7 @@ import { readSource } from '../engine/promote/source-inputs.js';
 import { preparePromotion, prepareRollback } from '../engine/promote/prepare.js';
 import { describeEnvironment } from '../engine/config/deploy-config.js';
 import { deployRequestFrom } from '../engine/deploy/inputs.js';
-import { loadEnvironmentPlan } from '../engine/fleet/config-file.js';
+import { environmentPlan, loadDeployConfig } from '../engine/fleet/config-file.js';
 import { composeFiles, resolveTargets, rolloutMembers } from '../engine/fleet/members.js';
 import { verifyFleetSource } from '../engine/fleet/promote.js';
 import { fleetStep } from '../edge/fleet-step.js';
@@ -118,9 +118,9 @@ async function act(): Promise<void> {
 /** With a deploy config: every host of the environment, in batches, after a gate on every source host. */
 async function promoteFleet(own: OwnInputs): Promise<void> {
   const run = githubRun();
-  const file = own['config-file']!;
   const runMigrations = runMigrationsInput(own);
-  const plan = loadEnvironmentPlan(file, run.workspace, own.environment);
+  const config = loadDeployConfig(own['config-file']!, run.workspace);
+  const plan = environmentPlan(config, own.environment);
   const resolved = resolveTargets(plan, actionInputs, run.workspace, runMigrations);
   const first = resolved[0]!.settings;
   const step = {
@@ -157,12 +157,7 @@ async function promoteFleet(own: OwnInputs): Promise<void> {
   const sourceInputs = readingWith(actionInputs, (name) =>
     name === 'ssh-key' ? actionInputs.read('source-ssh-key') || actionInputs.read('ssh-key') : '',
   );
-  const sourceHosts = resolveTargets(
-    loadEnvironmentPlan(file, run.workspace, from),
-    sourceInputs,
-    run.workspace,
-    false,
-  );
+  const sourceHosts = resolveTargets(environmentPlan(config, from), sourceInputs, run.workspace, false);
   // Checked before the gate connects anywhere.
   const composeFile = composeFiles(resolved, actionInputs);
   const release = await verifyFleetSource(sourceHosts, from, requested, own.environment);

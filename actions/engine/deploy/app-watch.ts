@@ -6,7 +6,7 @@ import {
   type ContainerState,
 } from '../commands/docker.js';
 import { host } from '../commands/host.js';
-import type { Executor, HostExecutor } from '../exec/executor.js';
+import type { Executor, HostExecutor, Tunnel } from '../exec/executor.js';
 import { lastLines } from '../exec/executor.js';
 import type { EventLog } from '../events.js';
 import { lineSplitter } from '../lines.js';
@@ -54,6 +54,22 @@ export function restoredReadiness(request: DeployRequest): ReadinessSettings {
     expectJson: undefined,
     consecutiveSuccesses: 1,
   };
+}
+
+/**
+ * Readiness as the deploy asks it: its HTTP endpoint (through the host's tunnel for a port on the
+ * host), or, without one, the app container's own state (`state`).
+ */
+export function askReadiness(
+  settings: ReadinessSettings,
+  endpoint: ReadinessEndpoint | undefined,
+  tunnel: Partial<Tunnel>,
+  state: () => Promise<ContainerState | undefined>,
+  options: { signal?: AbortSignal; onAttempt?: (attempt: ReadinessAttempt) => void } = {},
+): Promise<ReadinessResult> {
+  return endpoint
+    ? waitUntilReady({ ...settings, ...endpointCheck(endpoint, tunnel), ...options })
+    : waitForReadyContainer(settings, state, options);
 }
 
 /** Waits for readiness, giving up early when the new app container exits or restarts. */
@@ -114,14 +130,16 @@ export async function waitForNewRelease(
       : `waiting up to ${formatMs(settings.timeoutMs)} for the ${app} container to be healthy (running, when it has no health check)`,
   );
   try {
-    const result = endpoint
-      ? await waitUntilReady({
-          ...settings,
-          ...endpointCheck(endpoint, context.executor),
-          signal,
-          onAttempt,
-        })
-      : await waitForReadyContainer(settings, () => watched.state(context.executor), { signal, onAttempt });
+    const result = await askReadiness(
+      settings,
+      endpoint,
+      context.executor,
+      () => watched.state(context.executor),
+      {
+        signal,
+        onAttempt,
+      },
+    );
     if (context.signal?.aborted) throw context.signal.reason;
     if (exitReason && !result.ready) return { ...result, reason: exitReason };
     return result;

@@ -148,17 +148,19 @@ export function readDeploySettings(source: InputSource, workspace: string) {
   return { ...values, deployPath: normalizedPath, readiness, endpoint, switching, workspace };
 }
 
+/** A file an input names, relative to the workspace; an InputError naming the input when it cannot be read. */
+export function readWorkspaceFile(input: string, file: string, workspace: string): string {
+  const path = isAbsolute(file) ? file : resolve(workspace, file);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new InputError(input, `cannot read ${path} (paths are relative to the workspace)`);
+  }
+}
+
 /** The compose file from the workspace, checked against the service inputs before anything changes. */
 export function readComposeFile(settings: DeploySettings, runMigrations: boolean): string {
-  const path = isAbsolute(settings['compose-file'])
-    ? settings['compose-file']
-    : resolve(settings.workspace, settings['compose-file']);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new InputError('compose-file', `cannot read ${path} (paths are relative to the workspace)`);
-  }
+  const text = readWorkspaceFile('compose-file', settings['compose-file'], settings.workspace);
   const services = checkComposeFile(text, settings['compose-file'], {
     app: settings['app-service'],
     migrator: runMigrations ? settings['migrator-service'] : undefined,

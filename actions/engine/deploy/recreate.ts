@@ -2,10 +2,8 @@ import { compose, type ComposeProject } from '../commands/compose.js';
 import { host } from '../commands/host.js';
 import type { ContainerState } from '../commands/docker.js';
 import { lastLines, type Executor } from '../exec/executor.js';
-import { endpointCheck, waitUntilReady } from '../readiness/index.js';
 import { serviceContainers } from '../state/containers.js';
-import { restoredReadiness, type WatchedApp } from './app-watch.js';
-import { waitForReadyContainer } from './container-ready.js';
+import { askReadiness, restoredReadiness, type WatchedApp } from './app-watch.js';
 import { hostCommandFailure } from './failures.js';
 import type { StrategyContext, SwitchStrategy } from './strategy.js';
 
@@ -61,10 +59,9 @@ export class RecreateStrategy implements SwitchStrategy {
       ...restoredReadiness(request),
       timeoutMs: Math.max(500, Math.min(request.readiness.settings.timeoutMs, settleBy - Date.now() - 1_000)),
     };
-    const endpoint = request.readiness.endpoint;
-    const check = endpoint
-      ? await waitUntilReady({ ...settings, ...endpointCheck(endpoint, link) })
-      : await waitForReadyContainer(settings, () => this.appState(link, previous.project));
+    const check = await askReadiness(settings, request.readiness.endpoint, link, () =>
+      this.appState(link, previous.project),
+    );
     const message = check.ready
       ? `the previous release answers ready again${previous.record ? ` (${previous.record.id})` : ''}`
       : `the previous release is NOT ready either: ${check.reason}`;

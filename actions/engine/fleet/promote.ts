@@ -1,11 +1,8 @@
 import { SshExecutor } from '../exec/ssh.js';
 import { checkSameRelease } from '../promote/gate.js';
-import { PromotionRefusedError, verifySource } from '../promote/source.js';
+import { PromotionRefusedError, readyRightNow, verifySource } from '../promote/source.js';
 import type { ReleaseRecord } from '../state/release.js';
 import type { ResolvedTarget } from './members.js';
-
-/** "Ready right now": a source host gets a short readiness deadline. */
-const SOURCE_READY_MS = 10_000;
 
 /**
  * The promotion gate for a fleet: every host of the source environment must run `requested` as its
@@ -28,10 +25,7 @@ export async function verifyFleetSource(
             environment: sourceEnvironment,
             deployPath: host.settings.deployPath,
             appService: host.settings['app-service'],
-            readiness: {
-              ...host.settings.readiness,
-              timeoutMs: Math.max(SOURCE_READY_MS, host.settings.readiness.intervalMs),
-            },
+            readiness: readyRightNow(host.settings.readiness),
             endpoint: host.settings.endpoint,
           },
           requested,

@@ -36,7 +36,7 @@ export function rolloutSummaryMarkdown(title: string, result: RolloutResult, con
 
 function row(member: MemberResult): string {
   const release = member.outcome?.release;
-  const reason = release?.reason ?? (member.state === 'success' ? '' : (member.failure?.message ?? ''));
+  const reason = reasonOf(member) ?? '';
   return `| ${member.name} (\`${member.host}\`) | ${member.role} | ${member.batch} | ${STATE_TEXT[member.state]} | ${release ? `\`${release.id}\`` : '—'} | ${release ? `${(release.durationMs / 1000).toFixed(1)} s` : '—'} | ${cell(reason)} |`;
 }
 
@@ -48,20 +48,21 @@ function count(members: MemberResult[], state: MemberState): number {
   return members.filter((m) => m.state === state).length;
 }
 
-/** The `hosts` output: per host, what a later step needs (no secrets). */
-export function rolloutHostsOutput(result: RolloutResult): string {
-  return JSON.stringify(
-    result.members.map((member) => ({
-      name: member.name,
-      role: member.role,
-      host: member.host,
-      batch: member.batch,
-      status: member.state,
-      releaseId: member.outcome?.release.id ?? null,
-      durationMs: member.outcome?.release.durationMs ?? null,
-      reason:
-        member.outcome?.release.reason ??
-        (member.state === 'success' ? null : (member.failure?.message ?? null)),
-    })),
-  );
+/** The `hosts` output and notification: per host, what a later step needs (no secrets). */
+export function rolloutHosts(result: RolloutResult) {
+  return result.members.map((member) => ({
+    name: member.name,
+    role: member.role,
+    host: member.host,
+    batch: member.batch,
+    status: member.state,
+    releaseId: member.outcome?.release.id ?? null,
+    durationMs: member.outcome?.release.durationMs ?? null,
+    reason: reasonOf(member) ?? null,
+  }));
+}
+
+/** Why a host did not succeed: its record's reason, else its failure; undefined for a success. */
+function reasonOf(member: MemberResult): string | undefined {
+  return member.outcome?.release.reason ?? (member.state === 'success' ? undefined : member.failure?.message);
 }

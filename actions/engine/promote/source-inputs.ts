@@ -1,7 +1,7 @@
 import type { DeploySettings } from '../deploy/inputs.js';
 import { InputError, readingWith, type InputSource } from '../inputs.js';
 import { readEndpoint, readReadinessSettings } from '../readiness/index.js';
-import type { SourceEnvironment } from './source.js';
+import { readyRightNow, type SourceEnvironment } from './source.js';
 
 /** Source readiness inputs not given follow the deploy's own (`source-ready-path` ← `ready-path` …), except the URL and the timeout. */
 function followingDeploy(inputs: InputSource): InputSource {
@@ -47,9 +47,9 @@ export function readSource(
       'source-ready-port',
       `is required (or source-ready-url): where ${own['promote-from']} answers readiness (ready-url is production's, so it is not used for ${own['promote-from']})`,
     );
-  const readiness = readReadinessSettings('source-ready-', sourceReadiness);
-  // "Ready right now": a short deadline unless the workflow asks for more.
-  if (!inputs.read('source-ready-timeout')) readiness.timeoutMs = Math.max(10_000, readiness.intervalMs);
+  const asked = readReadinessSettings('source-ready-', sourceReadiness);
+  // "Ready right now" unless the workflow asks for more.
+  const readiness = inputs.read('source-ready-timeout') ? asked : readyRightNow(asked);
   return {
     environment: own['promote-from'],
     deployPath: deployPath.replace(/\/+$/, ''),

@@ -23,6 +23,11 @@ export interface SourceEnvironment {
   endpoint?: ReadinessEndpoint;
 }
 
+/** "Ready right now": a promotion source gets a short deadline, 10 s (or one interval when longer). */
+export function readyRightNow(readiness: ReadinessSettings): ReadinessSettings {
+  return { ...readiness, timeoutMs: Math.max(10_000, readiness.intervalMs) };
+}
+
 export class PromotionRefusedError extends Error {
   constructor(reason: string, targetEnvironment: string) {
     super(`Promotion refused, ${targetEnvironment} was not touched: ${reason}`);
