@@ -17,15 +17,15 @@
 // working tree's.
 // --from <raw.json> writes the report again from the raw records a run left in the temp folder.
 // Quick try: node scripts/bench/blue-green.mjs --rounds 1 --requests 2000 --out /tmp/blue-green.md
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
-import { freePort, readSandbox, repoRoot as root } from '../harness/index.mjs';
+import { freePort, onHost as onSandboxHost, readSandbox, repoRoot as root } from '../harness/index.mjs';
+import { actionDefaults, buildExampleImages, randomSha, spawnAction } from './action-process.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -92,24 +92,7 @@ const log = (text) => process.stderr.write(`${text}\n`);
 const loadText = (values = loadavg()) => values.map((value) => value.toFixed(2)).join(' / ');
 const shellQuote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
 
-/** One OpenSSH session (host key checked) running `script` as the deploy user on the sandbox host. */
-function onHost(script) {
-  const knownHosts = join(work, 'known_hosts');
-  writeFileSync(knownHosts, `${sb.knownHosts}\n`);
-  const options = [
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-  ];
-  return execFileSync(
-    'ssh',
-    ['-i', sb.sshKeyPath, '-p', String(sb.sshPort), ...options, `${sb.sshUser}@${sb.sshHost}`, 'sh -s'],
-    { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-}
+const onHost = (script) => onSandboxHost(sb, script);
 
 // ---------------------------------------------------------------------------------------------------------
 // The two strategies, each with a staging and a production environment on the sandbox host.
@@ -192,47 +175,14 @@ true`);
 // strategy pulls from its own repository (same digests), so one environment's pruning never removes an
 // image another needs.
 function buildRelease({ neverReady = false } = {}) {
-  const sha = Array.from({ length: 40 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
-  const config = mkdtempSync(join(work, 'docker-'));
-  const env = { ...process.env, DOCKER_CONFIG: config };
-  execFileSync('docker', ['login', sb.registry, '-u', sb.registryUsername, '--password-stdin'], {
-    input: sb.registryPassword,
-    env,
-    stdio: ['pipe', 'ignore', 'ignore'],
+  const sha = randomSha();
+  const digests = buildExampleImages(sb, {
+    src,
+    work,
+    sha,
+    tags: (suffix) => sides.map((side) => `${side.repository}/${suffix}:sha-${sha}`),
+    buildArgs: ['--build-arg', `NEVER_READY=${neverReady ? 1 : 0}`],
   });
-  const digests = {};
-  for (const [target, suffix] of [
-    ['runner', 'hello'],
-    ['migrator', 'hello-migrator'],
-  ]) {
-    const metadata = join(config, `${target}.json`);
-    const tags = sides.flatMap((side) => ['--tag', `${side.repository}/${suffix}:sha-${sha}`]);
-    execFileSync(
-      'docker',
-      [
-        'buildx',
-        'build',
-        join(src, 'examples/hello'),
-        '--quiet',
-        '--push',
-        '--target',
-        target,
-        '--build-arg',
-        `BASE_IMAGE=${sb.baseImage}`,
-        '--build-arg',
-        `GIT_SHA=${sha}`,
-        '--build-arg',
-        `NEVER_READY=${neverReady ? 1 : 0}`,
-        ...tags,
-        '--metadata-file',
-        metadata,
-      ],
-      { env, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    digests[target] = JSON.parse(readFileSync(metadata, 'utf8'))['containerimage.digest'];
-    if (!/^sha256:[0-9a-f]{64}$/.test(digests[target])) throw new Error(`no digest for ${target}`);
-  }
-  rmSync(config, { recursive: true, force: true });
   return {
     sha,
     app: (side) => `${side.repository}/hello@${digests.runner}`,
@@ -378,120 +328,49 @@ function slowRequest(port, origin) {
 
 // ---------------------------------------------------------------------------------------------------------
 const defaults = Object.fromEntries(
-  ['deploy-staging', 'promote-prod'].map((action) => [
-    action,
-    Object.entries(parseYaml(readFileSync(join(src, action, 'action.yml'), 'utf8')).inputs ?? {})
-      .filter(([, spec]) => spec.default !== undefined)
-      .map(([name, spec]) => [name, String(spec.default)]),
-  ]),
+  ['deploy-staging', 'promote-prod'].map((action) => [action, actionDefaults(src, action)]),
 );
-
-function parseOutputs(text) {
-  const outputs = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const match = /^([^<=]+)<<(.+)$/.exec(lines[i]);
-    if (!match) continue;
-    const value = [];
-    for (i++; i < lines.length && lines[i] !== match[2]; i++) value.push(lines[i]);
-    outputs[match[1]] = value.join('\n');
-  }
-  return outputs;
-}
 
 /**
  * Runs `<action>/dist/index.js` under Node 24 as a runner does. `onLine(line, at)` sees each stdout line
  * as it arrives (`at`: ms since `origin`). Resolves with the exit code, the timed lines, outputs, steps.
  */
-function runAction(action, inputs, { origin, onLine = () => {} }) {
-  const dir = mkdtempSync(join(work, `${action}-`));
-  const files = {
-    GITHUB_OUTPUT: join(dir, 'output'),
-    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
-    GITHUB_EVENT_PATH: join(dir, 'event.json'),
-  };
-  for (const [name, file] of Object.entries(files))
-    writeFileSync(file, name === 'GITHUB_EVENT_PATH' ? '{}' : '');
-  const env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_ACTIONS: 'true',
-    CI: 'true',
-    ...files,
-    GITHUB_STATE: join(dir, 'state'),
-    GITHUB_ENV: join(dir, 'env'),
-    GITHUB_PATH: join(dir, 'path'),
-    GITHUB_EVENT_NAME: 'push',
-    GITHUB_REPOSITORY: 'acme/hello',
-    GITHUB_SERVER_URL: 'https://github.com',
-    GITHUB_RUN_ID: '1',
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_ACTOR: 'bench',
-    GITHUB_WORKFLOW: 'bench',
-    GITHUB_JOB: 'bench',
-    GITHUB_WORKSPACE: dir,
-    RUNNER_TEMP: join(dir, 'runner-temp'),
-    RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
-  };
-  for (const [name, value] of [...defaults[action], ...Object.entries(inputs)])
-    env[`INPUT_${name.toUpperCase()}`] = value;
-  return new Promise((done, fail) => {
-    const startedAt = performance.now() - origin;
-    const child = spawn(node24, [join(src, action, 'dist/index.js')], {
-      cwd: dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    const lines = [];
-    let partial = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      const at = performance.now() - origin;
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop();
-      for (const line of parts) {
-        lines.push({ at, line });
-        onLine(line, at);
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => {
-      children.delete(child);
-      const endedAt = performance.now() - origin;
-      if (partial) lines.push({ at: endedAt, line: partial });
-      const outputs = parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
-      const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
-      rmSync(dir, { recursive: true, force: true });
-      const steps = {};
-      // The summary has every step (the drain too, which runs after the `done:` line), to 10 ms…
-      for (const m of summary.matchAll(/^\| ([a-z-]+) \| ([\d.]+) s \|$/gm))
-        steps[m[1]] = Number(m[2]) * 1000;
-      // … the `done:` line of a committed release has the steps up to the commit, to the ms.
-      const doneLine = lines.find((l) => /\] done: .*steps=/.test(l.line))?.line ?? '';
-      for (const m of (/steps=([^)]*)\)/.exec(doneLine)?.[1] ?? '').matchAll(/([a-z-]+) (\d+)ms/g))
-        steps[m[1]] = Number(m[2]);
-      // `[env] switch: :PORT is served by <container> (<slot> slot; switched in N ms)`, or
-      // `proxy reconfigured in N ms` when the switch had to write the site (a reload).
-      const switched = lines
-        .map((l) =>
-          / is served by \S+ \((\w+) slot; (switched|proxy reconfigured) in (\d+) ms\)/.exec(l.line),
-        )
-        .find(Boolean);
-      done({
-        code,
-        startedAt,
-        endedAt,
-        lines,
-        stderr,
-        outputs,
-        steps,
-        switchedMs: switched ? Number(switched[3]) : undefined,
-        switchHow: switched ? `${switched[2]} (${switched[1]} slot)` : undefined,
-      });
-    });
+async function runAction(action, inputs, { origin, onLine = () => {} }) {
+  const run = await spawnAction({
+    node24,
+    src,
+    action,
+    work,
+    defaults: defaults[action],
+    inputs,
+    origin,
+    onLine,
+    children,
   });
+  const { code, startedAt, endedAt, lines, stderr, outputs, summary } = run;
+  const steps = {};
+  // The summary has every step (the drain too, which runs after the `done:` line), to 10 ms…
+  for (const m of summary.matchAll(/^\| ([a-z-]+) \| ([\d.]+) s \|$/gm)) steps[m[1]] = Number(m[2]) * 1000;
+  // … the `done:` line of a committed release has the steps up to the commit, to the ms.
+  const doneLine = lines.find((l) => /\] done: .*steps=/.test(l.line))?.line ?? '';
+  for (const m of (/steps=([^)]*)\)/.exec(doneLine)?.[1] ?? '').matchAll(/([a-z-]+) (\d+)ms/g))
+    steps[m[1]] = Number(m[2]);
+  // `[env] switch: :PORT is served by <container> (<slot> slot; switched in N ms)`, or
+  // `proxy reconfigured in N ms` when the switch had to write the site (a reload).
+  const switched = lines
+    .map((l) => / is served by \S+ \((\w+) slot; (switched|proxy reconfigured) in (\d+) ms\)/.exec(l.line))
+    .find(Boolean);
+  return {
+    code,
+    startedAt,
+    endedAt,
+    lines,
+    stderr,
+    outputs,
+    steps,
+    switchedMs: switched ? Number(switched[3]) : undefined,
+    switchHow: switched ? `${switched[2]} (${switched[1]} slot)` : undefined,
+  };
 }
 
 const connection = () => ({

@@ -20,14 +20,20 @@
 //          [--out <file>] [--from <raw.json>]
 // --from <raw.json> writes the report again from the raw records a run left in the temp folder.
 // Quick try: node scripts/bench/fleet.mjs --rounds 1 --out /tmp/fleet.md
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml, stringify } from 'yaml';
-import { freePort, readSandbox, repoRoot as root } from '../harness/index.mjs';
+import { stringify } from 'yaml';
+import { freePort, onHost as onSandboxHost, readSandbox, repoRoot as root } from '../harness/index.mjs';
+import {
+  actionDefaults,
+  buildExampleImages,
+  randomSha,
+  spawnAction as spawnActionProcess,
+} from './action-process.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -77,29 +83,7 @@ async function measure() {
       encoding: 'utf8',
     }).trim() !== '';
 
-  /** One OpenSSH session (host key checked) running `script` as the deploy user on the sandbox host. */
-  function onHost(script) {
-    const knownHosts = join(work, 'known_hosts');
-    writeFileSync(knownHosts, `${sb.knownHosts}\n`);
-    return execFileSync(
-      'ssh',
-      [
-        '-i',
-        sb.sshKeyPath,
-        '-p',
-        String(sb.sshPort),
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        `UserKnownHostsFile=${knownHosts}`,
-        `${sb.sshUser}@${sb.sshHost}`,
-        'sh -s',
-      ],
-      { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-  }
+  const onHost = (script) => onSandboxHost(sb, script);
 
   // -------------------------------------------------------------------------------------------------------
   // The three sides. Every "host" of the sandbox fleet shares one Docker engine and one filesystem: each
@@ -198,52 +182,20 @@ true`);
   // Two releases of examples/hello, pushed to the sandbox registry, then pulled into the engine by hand, so
   // that no deploy (of either side) pays a pull: every "host" shares the one engine.
   function buildRelease() {
-    const sha = Array.from({ length: 40 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
-    const config = mkdtempSync(join(work, 'docker-'));
-    const env = { ...process.env, DOCKER_CONFIG: config };
-    execFileSync('docker', ['login', sb.registry, '-u', sb.registryUsername, '--password-stdin'], {
-      input: sb.registryPassword,
-      env,
-      stdio: ['pipe', 'ignore', 'ignore'],
+    const sha = randomSha();
+    const repository = (suffix) => `${sb.registry}/${unique}/${suffix}`;
+    const digests = buildExampleImages(sb, {
+      src: root,
+      work,
+      sha,
+      tags: (suffix) => [`${repository(suffix)}:sha-${sha}`],
+      pull: true,
     });
-    const refs = {};
-    for (const [target, suffix] of [
-      ['runner', 'hello'],
-      ['migrator', 'hello-migrator'],
-    ]) {
-      const repository = `${sb.registry}/${unique}/${suffix}`;
-      const metadata = join(config, `${target}.json`);
-      execFileSync(
-        'docker',
-        [
-          'buildx',
-          'build',
-          join(root, 'examples/hello'),
-          '--quiet',
-          '--push',
-          '--target',
-          target,
-          '--build-arg',
-          `BASE_IMAGE=${sb.baseImage}`,
-          '--build-arg',
-          `GIT_SHA=${sha}`,
-          '--tag',
-          `${repository}:sha-${sha}`,
-          '--metadata-file',
-          metadata,
-        ],
-        { env, stdio: ['ignore', 'ignore', 'inherit'] },
-      );
-      const digest = JSON.parse(readFileSync(metadata, 'utf8'))['containerimage.digest'];
-      if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`no digest for ${target}`);
-      refs[target] = `${repository}@${digest}`;
-      execFileSync('docker', ['pull', '--quiet', refs[target]], {
-        env,
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-    }
-    rmSync(config, { recursive: true, force: true });
-    return { sha, app: refs.runner, migrator: refs.migrator };
+    return {
+      sha,
+      app: `${repository('hello')}@${digests.runner}`,
+      migrator: `${repository('hello-migrator')}@${digests.migrator}`,
+    };
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -295,86 +247,50 @@ true`);
     writeFileSync(join(side.workspace, 'deployer.yml'), side.configText);
   }
 
-  const defaults = Object.entries(
-    parseYaml(readFileSync(join(root, 'deploy-staging/action.yml'), 'utf8')).inputs ?? {},
-  )
-    .filter(([, spec]) => spec.default !== undefined)
-    .map(([name, spec]) => [name, String(spec.default)]);
+  const defaults = actionDefaults(root, 'deploy-staging');
 
   /**
    * One `node24 deploy-staging/dist/index.js` process as a GitHub-hosted runner runs it (inputs as
    * INPUT_* with action.yml's defaults), timed from spawn to exit; `started` and `ended` are
    * performance.now() values, each log line's `at` is in ms since its spawn.
    */
-  function spawnAction(workspace, release, inputs, secrets = {}) {
-    const dir = mkdtempSync(join(work, 'runner-'));
-    const files = {
-      GITHUB_OUTPUT: join(dir, 'output'),
-      GITHUB_STEP_SUMMARY: join(dir, 'summary'),
-      GITHUB_EVENT_PATH: join(dir, 'event.json'),
-    };
-    for (const [name, file] of Object.entries(files))
-      writeFileSync(file, name === 'GITHUB_EVENT_PATH' ? '{}' : '');
-    const env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      GITHUB_ACTIONS: 'true',
-      CI: 'true',
-      ...files,
-      GITHUB_STATE: join(dir, 'state'),
-      GITHUB_ENV: join(dir, 'env'),
-      GITHUB_PATH: join(dir, 'path'),
-      GITHUB_EVENT_NAME: 'push',
-      GITHUB_REPOSITORY: 'acme/hello',
-      GITHUB_SERVER_URL: 'https://github.com',
-      GITHUB_SHA: release.sha,
-      GITHUB_RUN_ID: '1',
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_ACTOR: 'bench',
-      GITHUB_WORKFLOW: 'bench',
-      GITHUB_JOB: 'bench',
-      GITHUB_WORKSPACE: workspace,
-      RUNNER_ENVIRONMENT: 'github-hosted',
-      RUNNER_TEMP: join(dir, 'runner-temp'),
-      RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
-      ...secrets,
-    };
-    for (const [name, value] of [...defaults, ...Object.entries(inputs)])
-      env[`INPUT_${name.toUpperCase()}`] = value;
-    return new Promise((done, fail) => {
-      const started = performance.now();
-      const child = spawn(node24, [join(root, 'deploy-staging/dist/index.js')], {
-        cwd: workspace,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.add(child);
-      // The runner's own CPU time (the Node process): sampled, the last sample before it exits.
-      let nodeCpuTicks = 0;
-      const sampler = setInterval(() => (nodeCpuTicks = processCpuTicks(child.pid) ?? nodeCpuTicks), 50);
-      const lines = [];
-      let partial = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk) => {
-        const at = performance.now() - started;
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop();
-        for (const line of parts) lines.push({ at: Math.round(at), line });
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-      child.on('error', fail);
-      child.on('close', (code) => {
-        const ended = performance.now();
-        const ms = ended - started;
-        clearInterval(sampler);
-        children.delete(child);
-        if (partial) lines.push({ at: Math.round(ms), line: partial });
-        const outputs = parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
-        const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
-        rmSync(dir, { recursive: true, force: true });
-        done({ code, started, ended, ms, lines, stderr, outputs, summary, nodeMs: nodeCpuTicks * 10 });
-      });
+  async function spawnAction(workspace, release, inputs, secrets = {}) {
+    const origin = performance.now();
+    // The runner's own CPU time (the Node process): sampled, the last sample before it exits.
+    let nodeCpuTicks = 0;
+    let sampler;
+    const result = await spawnActionProcess({
+      node24,
+      src: root,
+      action: 'deploy-staging',
+      work,
+      workspace,
+      defaults,
+      inputs,
+      env: { GITHUB_SHA: release.sha, RUNNER_ENVIRONMENT: 'github-hosted', ...secrets },
+      origin,
+      children,
+      onSpawn: (child) => {
+        sampler = setInterval(() => (nodeCpuTicks = processCpuTicks(child.pid) ?? nodeCpuTicks), 50);
+      },
     });
+    clearInterval(sampler);
+    const { code, stderr, outputs, summary } = result;
+    // Timed from the spawn itself: `at` in ms since it, `started`/`ended` as performance.now() values.
+    const started = origin + result.startedAt;
+    const ended = origin + result.endedAt;
+    const lines = result.lines.map(({ at, line }) => ({ at: Math.round(at - result.startedAt), line }));
+    return {
+      code,
+      started,
+      ended,
+      ms: ended - started,
+      lines,
+      stderr,
+      outputs,
+      summary,
+      nodeMs: nodeCpuTicks * 10,
+    };
   }
 
   const machineBusy = (before, after) => {
@@ -668,19 +584,6 @@ function processCpuTicks(pid) {
   } catch {
     return undefined;
   }
-}
-
-function parseOutputs(text) {
-  const outputs = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const match = /^([^<=]+)<<(.+)$/.exec(lines[i]);
-    if (!match) continue;
-    const value = [];
-    for (i++; i < lines.length && lines[i] !== match[2]; i++) value.push(lines[i]);
-    outputs[match[1]] = value.join('\n');
-  }
-  return outputs;
 }
 
 /** Per host of a rollout (A, B), from its lines `[staging web-3 (web)] <step>: …`: hostTiming. */

@@ -153,6 +153,8 @@ export const repoRoot: string;
 export const demoStateFile: string;
 export function readSandbox(): SandboxFacts;
 export function freePort(): Promise<number>;
+/** Runs a script as the deploy user on the sandbox host, over SSH with the host key checked; its stdout. */
+export function onHost(sb: SandboxFacts, script: string, args?: string[]): string;
 export const GIT_ENV: NodeJS.ProcessEnv;
 export function git(dir: string, ...args: string[]): string;
 export function planChain(sb: SandboxFacts, options?: { name?: string }): Promise<ChainPlan>;

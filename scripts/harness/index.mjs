@@ -14,6 +14,7 @@ export {
   git,
   GIT_ENV,
   makeUserRepository,
+  onHost,
   planChain,
   prepareEnvironment,
   projectName,
