@@ -10,7 +10,7 @@ import {
   type TestProxy,
 } from '../support/deploy.js';
 import { HostFixture } from '../support/host.js';
-import { startLoad, type LoadResult } from '../support/load.js';
+import { startLoad, underLoad as loaded } from '../support/load.js';
 import { exampleDir } from '../support/paths.js';
 import { freePort } from '../support/ports.js';
 import { runAction, type ActionRun } from '../support/run-action.js';
@@ -82,16 +82,11 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
   const version = async (port: number) =>
     JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
 
-  /** Runs `act` while a steady stream of requests goes through the proxy to `port`. */
+  /** Runs `act` while a steady stream of requests goes through the proxy to `port`, and a 5 s request meanwhile. */
   async function underLoad(port: number, act: () => Promise<ActionRun>) {
-    const load = startLoad(`http://127.0.0.1:${port}/version`, { rate: 200 });
     const slow = get(`http://127.0.0.1:${port}/api/slow?seconds=5`, { timeoutMs: 30_000 });
-    const run = await act().catch(async (error: unknown) => {
-      await load.stop();
-      throw error;
-    });
-    const result: LoadResult = await load.stop();
-    return { run, load: result, slow: await slow };
+    const { run, load } = await loaded(`http://127.0.0.1:${port}/version`, act);
+    return { run, load, slow: await slow };
   }
 
   it('starts the proxy with the first release, and serves it on the proxy address', async () => {

@@ -81,3 +81,16 @@ export function startLoad(
     },
   };
 }
+
+/** Runs `act` while a steady stream of requests (see startLoad) goes to `url`; the load stops either way. */
+export async function underLoad<T>(
+  url: string,
+  act: () => Promise<T>,
+): Promise<{ run: T; load: LoadResult }> {
+  const load = startLoad(url, { rate: 200 });
+  const run = await act().catch(async (error: unknown) => {
+    await load.stop();
+    throw error;
+  });
+  return { run, load: await load.stop() };
+}

@@ -183,6 +183,7 @@ describe('deploy jobs', () => {
     'ready-path',
     'ready-timeout',
     'strategy',
+    'target',
     'proxy-address',
     'proxy-image',
     'proxy-container',

@@ -68,6 +68,8 @@ export interface BeginArgs {
   source: { fromRelease: string } | { composeText: string };
   deployEnv: string;
   currentLink: string;
+  /** More files of the release (Swarm's stack files): written from `text`, or copied from `fromRelease`. */
+  extraFiles?: Array<{ name: string; text: string }>;
   images: string[];
 }
 
@@ -111,7 +113,7 @@ export const host = {
       `set -eu
 state_dir=$1; owner=$2; token=$3; ttl=$4; env_src=$5; release_dir=$6; env_name=$7; from=$8; compose_text=$9
 shift 9
-deploy_env=$1; current_link=$2; shift 2
+deploy_env=$1; current_link=$2; extra=$3; shift 3
 lock="$state_dir/lock"
 # Few processes: each one costs milliseconds on a small host.
 [ -d "$state_dir/releases" ] || { mkdir -p "$state_dir/releases" && chmod 700 "$state_dir"; }
@@ -128,6 +130,16 @@ else
   umask 022; printf '%s' "$compose_text" > "$release_dir/docker-compose.yml"
   umask 077; cp "$env_src" "$release_dir/$env_name"
 fi
+umask 022
+while [ "$extra" -gt 0 ]; do
+  if [ -n "$from" ]; then
+    [ -f "$from/$1" ] || { rm -f "$lock"; echo "no-release-files"; exit ${EXIT.noReleaseFiles}; }
+    cp "$from/$1" "$release_dir/$1"
+  else printf '%s' "$2" > "$release_dir/$1"; fi
+  shift 2; extra=$((extra - 1))
+done
+if [ -n "$from" ]; then for file in "$from"/config.*; do [ ! -f "$file" ] || cp "$file" "$release_dir/"; done; fi
+umask 077
 printf '%s' "$deploy_env" > "$release_dir/deploy.env"
 if docker image inspect "$@" >/dev/null 2>&1; then echo "images present"; else echo "images missing"; fi
 # Last, as it is: everything after this line is state.json.
@@ -143,6 +155,8 @@ if [ -e "$state_dir/state.json" ]; then echo "state present"; cat "$state_dir/st
       text,
       args.deployEnv,
       args.currentLink,
+      String(args.extraFiles?.length ?? 0),
+      ...(args.extraFiles ?? []).flatMap((file) => [file.name, file.text]),
       ...args.images,
     );
   },

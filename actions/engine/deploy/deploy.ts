@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { compose, type ComposeFlavor, type ComposeProject } from '../commands/compose.js';
-import { docker } from '../commands/docker.js';
 import type { DeployRequest } from '../types/deploy.js';
 import { EXIT, host, type Fence } from '../commands/host.js';
 import { pinnedDigest } from '../commands/registry.js';
@@ -30,13 +29,13 @@ import {
   type BeginResult,
   describePullFailure,
   detectCompose,
-  migratorStatus,
   MigratorBusyError,
-  startMigrator,
-  waitForContainer,
 } from './host-steps.js';
+import { ContainerMigrator, type Migrator } from './migrator.js';
 import { Lease, LeaseLostError } from './lease.js';
 import { RecreateStrategy } from './recreate.js';
+import { SwarmStrategy } from '../swarm/strategy.js';
+import { swarmReleaseFiles } from '../swarm/stack-files.js';
 import type { SwitchStrategy } from './strategy.js';
 
 export interface StepTiming {
@@ -318,12 +317,17 @@ class Deployment {
         ...request.release.deployEnv,
       }),
       currentLink: this.files.currentLink,
+      extraFiles: request.switching.strategy === 'swarm' ? swarmReleaseFiles(request, request.switching) : [],
       images: [
         request.release.appImage,
         ...(request.release.runMigrations ? [request.release.migratorImage] : []),
       ],
     };
-    const detecting = detectCompose(this.link, this.files.stateDir, request.target.composeCommand);
+    // A Swarm manager deploys with `docker stack deploy`: Compose need not be there.
+    const detecting =
+      request.switching.strategy === 'swarm'
+        ? Promise.resolve(undefined)
+        : detectCompose(this.link, this.files.stateDir, request.target.composeCommand);
     detecting.catch(() => undefined);
     let waitedSince: number | undefined;
     let began: Awaited<ReturnType<typeof begin>> & { kind: 'begun' };
@@ -361,7 +365,7 @@ class Deployment {
         began.stateText !== undefined,
       );
       this.flavor = await detecting;
-      if (request.switching.strategy === 'blue-green' && this.flavor.major < 2)
+      if (request.switching.strategy === 'blue-green' && this.flavor && this.flavor.major < 2)
         throw new Error(
           `strategy: blue-green needs Docker Compose v2 on ${this.link.where}, which has ${this.flavor.command} v${this.flavor.major}`,
         );
@@ -375,7 +379,7 @@ class Deployment {
       await this.link.run(host.remove(this.releaseDir)).catch(() => undefined);
       throw error;
     }
-    this.log.info('detect-compose', `using ${this.flavor.command} (v${this.flavor.major})`);
+    if (this.flavor) this.log.info('detect-compose', `using ${this.flavor.command} (v${this.flavor.major})`);
     this.project = this.projectIn(this.releaseDir);
     this.previous = this.state.current;
     this.previousProject = this.previousRelease(began.current);
@@ -393,7 +397,9 @@ class Deployment {
     this.strategy =
       request.switching.strategy === 'blue-green'
         ? new BlueGreenStrategy(context)
-        : new RecreateStrategy(context);
+        : request.switching.strategy === 'swarm'
+          ? new SwarmStrategy(context)
+          : new RecreateStrategy(context);
   }
 
   private warnTakeover(holder: LockInfo): void {
@@ -462,7 +468,7 @@ class Deployment {
       ...(request.release.runMigrations ? [request.target.services.migrator] : []),
       ...request.target.services.accessories,
     ];
-    const pull = compose.pull(this.project, services);
+    const pull = this.strategy.pullCommand?.() ?? compose.pull(this.project, services);
     const argv = request.registry
       ? host.withRegistryLogin(
           this.fence,
@@ -496,17 +502,11 @@ class Deployment {
   }
 
   private async migrate(): Promise<void> {
+    const migrator = this.migrator();
     await this.step('migrate', async () => {
       for (;;) {
         try {
-          await startMigrator(
-            this.link,
-            this.fence,
-            this.project,
-            this.request.target.services.migrator,
-            this.migratorName,
-            this.releaseDir,
-          );
+          await migrator.start();
           break;
         } catch (error) {
           if (!(error instanceof MigratorBusyError)) throw error;
@@ -515,33 +515,41 @@ class Deployment {
             `${error.message}; waiting for it to end before migrating (two migrations never run at once)`,
           );
           for (const name of error.names) {
-            const code = await waitForContainer(this.link, name, this.request.policy.lockWaitMs);
+            const code = await migrator.awaitEarlier(name, this.request.policy.lockWaitMs);
             this.log.info('migrate', `the earlier migration ${name} ended with exit code ${code}`);
-            await this.link.run(docker.removeContainer(name), { check: false });
           }
         }
       }
       this.migration = 'running';
-      // Logs stream while `docker wait` waits: the exit code is there the moment the output ends.
-      const following = this.link.run(docker.followLogs(this.migratorName), {
-        onStdout: this.log.stream('migrate'),
-        onStderr: this.log.stream('migrate'),
-        check: false,
+      const exitCode = await migrator.waitForExit({
+        onOutput: this.log.stream('migrate'),
+        signal: this.stop.signal,
       });
-      following.catch(() => undefined); // when `docker wait` fails first, its own error is the one reported
-      const exitCode = await waitForContainer(this.link, this.migratorName);
-      await following;
       await this.finishMigration(exitCode, { removeLater: true });
     });
   }
 
+  private migrator(): Migrator {
+    return (
+      this.strategy.migrator?.(this.migratorName) ??
+      new ContainerMigrator(
+        this.link,
+        this.fence,
+        this.project,
+        this.request.target.services.migrator,
+        this.migratorName,
+        this.releaseDir,
+      )
+    );
+  }
+
   private async finishMigration(exitCode: number, { removeLater = false } = {}): Promise<void> {
     this.migration = exitCode === 0 ? 'succeeded' : 'failed';
+    const migrator = this.migrator();
     let tail = '';
-    if (exitCode !== 0)
-      tail = (await this.link.run(docker.logTail(this.migratorName, 20), { check: false })).stdout;
-    const removing = this.link.run(docker.removeContainer(this.migratorName), { check: false });
-    // A finished migrator's container is removed while the switch goes on (awaited before the record).
+    if (exitCode !== 0) tail = await migrator.logTail(20);
+    const removing = migrator.remove();
+    // A finished migrator is removed while the switch goes on (awaited before the record).
     if (removeLater) this.background.push(removing.catch(() => undefined));
     else await removing;
     if (exitCode !== 0)
@@ -558,8 +566,13 @@ class Deployment {
   }
 
   private async awaitReady(): Promise<void> {
+    const converge = this.strategy.converge?.bind(this.strategy);
+    if (converge) {
+      this.readiness = await this.step('converge', () => converge(this.stop.signal));
+      return;
+    }
     const context = { executor: this.link, log: this.log, signal: this.stop.signal };
-    const watched = this.strategy.watched();
+    const watched = this.strategy.watched!();
     const readiness = await this.step('ready', () =>
       waitForNewRelease(this.request.readiness.settings, context, watched),
     );
@@ -575,6 +588,7 @@ class Deployment {
   }
 
   private async awaitStable(): Promise<void> {
+    if (!this.strategy.watched) return; // converged: the platform's own monitor window was the stability watch
     const watched = this.strategy.watched();
     const verdict = await this.step('stable', () =>
       watchStability(this.link, watched, this.request.policy.readyStableForMs, this.stop.signal, (message) =>
@@ -649,7 +663,7 @@ class Deployment {
       status,
       migrated: this.migration === 'succeeded',
       migration: this.migration,
-      ...(this.migration !== 'not-run' ? { migratorContainer: this.migratorName } : {}),
+      ...(this.migration !== 'not-run' ? { migratorContainer: this.migrator().name } : {}),
       projectName: request.target.projectName,
       startedAt: this.startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
@@ -802,27 +816,28 @@ class Deployment {
 
   /** After a cancel the migrator keeps running (recorded as such); after a lost connection we wait for its end. */
   private async settleMigrator(cancelled: boolean, settleBy: number): Promise<string> {
-    const status = await migratorStatus(this.link, this.migratorName).catch(() => undefined);
+    const migrator = this.migrator();
+    const status = await migrator.status().catch(() => undefined);
     if (!status) {
       this.migration = this.migration === 'running' ? 'unknown' : 'not-run';
       return this.migration === 'unknown'
-        ? `the migrator container ${this.migratorName} is gone; whether it finished is unknown`
+        ? `the migrator ${migrator.description} is gone; whether it finished is unknown`
         : 'the migrator had not started';
     }
     this.migration = 'running';
     if (status.running && cancelled) {
-      return `the migration is still running in container ${this.migratorName}; the next deploy waits for it before migrating`;
+      return `the migration is still running in ${migrator.description}; the next deploy waits for it before migrating`;
     }
     try {
       const exitCode = status.running
-        ? await waitForContainer(this.link, this.migratorName, Math.max(1_000, settleBy - Date.now()))
+        ? await migrator.waitForExit({ timeoutMs: Math.max(1_000, settleBy - Date.now()) })
         : status.exitCode;
       await this.finishMigration(exitCode).catch(() => undefined);
       return exitCode === 0
         ? 'the migrator finished successfully (migrations applied)'
         : `the migrator failed with exit code ${exitCode}`;
     } catch {
-      return `the migration is still running in container ${this.migratorName}; the next deploy waits for it before migrating`;
+      return `the migration is still running in ${migrator.description}; the next deploy waits for it before migrating`;
     }
   }
 

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { pinnedDigest } from '../commands/registry.js';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { input, InputError, readInputs, type InputSource } from '../inputs.js';
 import { PROXY_DIR } from '../commands/proxy.js';
 import type { SwitchSettings } from '../types/switching.js';
 import { blueGreenServiceProblem, type ServiceConfig } from './blue-green-config.js';
 import { checkComposeFile } from './compose-file.js';
+import { configFileRefs, swarmStackFiles } from '../swarm/stack-files.js';
 import {
   DEPLOY_ENDPOINT_INPUTS,
   endpointInputShape,
@@ -63,6 +64,7 @@ export const deploySettingsShape = {
   ...endpointInputShape(DEPLOY_ENDPOINT_INPUTS),
   'ready-check': input.oneOf(['http', 'container'], 'http'),
   strategy: input.oneOf(['recreate', 'blue-green'], 'recreate'),
+  target: input.oneOf(['compose', 'swarm'], 'compose'),
   'proxy-address': input.matching(
     PROXY_ADDRESS,
     'a site address such as :80, staging.example.com or staging.example.com:8080',
@@ -116,35 +118,45 @@ export function readDeploySettings(source: InputSource, workspace: string) {
   const readiness = readReadinessSettings('ready-', source);
   const appPort = values['app-host-port'] || Number(values['deploy-env'].APP_HOST_PORT ?? 0);
   const blueGreen = values.strategy === 'blue-green';
+  const swarmTarget = values.target === 'swarm';
+  if (swarmTarget && blueGreen)
+    throw new InputError(
+      'strategy',
+      'must be recreate (the default) with target: swarm: Swarm replaces the tasks start-first itself, behind your proxy service',
+    );
   // Blue-green asks readiness of the new container itself (ready-path); the proxy is the default
   // public endpoint.
-  const byContainer = values['ready-check'] === 'container';
+  // On Swarm, readiness is the services' healthchecks as Swarm sees them; an HTTP endpoint is an extra check.
+  const byContainer = values['ready-check'] === 'container' || swarmTarget;
   if (byContainer && blueGreen)
     throw new InputError(
       'ready-check',
       'must be http with strategy: blue-green (the proxy switches to a container that answers HTTP readiness); use recreate for a worker',
     );
-  const endpoint = byContainer
-    ? undefined
-    : readEndpoint(DEPLOY_ENDPOINT_INPUTS, source, appPort || (blueGreen ? proxyPort : 0));
+  const endpoint =
+    byContainer && !swarmTarget
+      ? undefined
+      : readEndpoint(DEPLOY_ENDPOINT_INPUTS, source, appPort || (blueGreen ? proxyPort : 0));
   if (!endpoint && !byContainer)
     throw new InputError(
       'ready-port',
       'is required (or ready-url, or app-host-port): the port on the host where the app answers readiness; or ready-check: container for an app without HTTP (a worker)',
     );
-  const switching: SwitchSettings = blueGreen
-    ? {
-        strategy: 'blue-green',
-        proxy: {
-          address: values['proxy-address'],
-          image: values['proxy-image'],
-          container: values['proxy-container'],
-          dir: values['proxy-dir'].replace(/\/+$/, ''),
-        },
-        appPort: values['app-port'] || undefined,
-        drainTimeoutMs: values['drain-timeout'],
-      }
-    : { strategy: 'recreate' };
+  const switching: SwitchSettings = swarmTarget
+    ? { strategy: 'swarm', monitorMs: values['ready-stable-for'] }
+    : blueGreen
+      ? {
+          strategy: 'blue-green',
+          proxy: {
+            address: values['proxy-address'],
+            image: values['proxy-image'],
+            container: values['proxy-container'],
+            dir: values['proxy-dir'].replace(/\/+$/, ''),
+          },
+          appPort: values['app-port'] || undefined,
+          drainTimeoutMs: values['drain-timeout'],
+        }
+      : { strategy: 'recreate' };
   return { ...values, deployPath: normalizedPath, readiness, endpoint, switching, workspace };
 }
 
@@ -166,6 +178,14 @@ export function readComposeFile(settings: DeploySettings, runMigrations: boolean
     migrator: runMigrations ? settings['migrator-service'] : undefined,
     accessories: settings.accessories,
   });
+  if (settings.switching.strategy === 'swarm')
+    swarmStackFiles(text, {
+      path: settings['compose-file'],
+      stack: settings['project-name'] ?? 'stack',
+      migrator: settings['migrator-service'],
+      monitorMs: settings.switching.monitorMs,
+      configs: readConfigFiles(settings, text),
+    });
   if (settings.switching.strategy === 'blue-green') {
     const problem = blueGreenServiceProblem(
       services[settings['app-service']] as ServiceConfig | undefined,
@@ -175,6 +195,17 @@ export function readComposeFile(settings: DeploySettings, runMigrations: boolean
     if (problem) throw new InputError('compose-file', `${problem} (strategy: blue-green)`);
   }
   return text;
+}
+
+/** Swarm: the files the compose file's top-level configs name, read next to the compose file. */
+export function readConfigFiles(settings: DeploySettings, composeText: string): Record<string, string> {
+  const composeDir = dirname(resolve(settings.workspace, settings['compose-file']));
+  return Object.fromEntries(
+    configFileRefs(composeText, settings['compose-file']).map(({ key, file }) => [
+      key,
+      readWorkspaceFile('compose-file', resolve(composeDir, file), settings.workspace),
+    ]),
+  );
 }
 
 export function checkImageReference(name: string, value: string | undefined, allowMutable: boolean): string {
@@ -241,6 +272,9 @@ export function deployRequestFrom(
     },
     release: {
       ...release,
+      ...(settings.switching.strategy === 'swarm' && release.composeFileContent
+        ? { configFiles: readConfigFiles(settings, release.composeFileContent) }
+        : {}),
       deployEnv: {
         ...(settings['app-host-port'] ? { APP_HOST_PORT: String(settings['app-host-port']) } : {}),
         ...settings['deploy-env'],

@@ -1,9 +1,11 @@
 import type { ComposeProject } from '../commands/compose.js';
 import type { Fence } from '../commands/host.js';
 import type { EventLog } from '../events.js';
+import type { ReadinessResult } from '../readiness/index.js';
 import type { ReleaseRecord } from '../state/release.js';
 import type { DeployRequest } from '../types/deploy.js';
 import type { WatchedApp } from './app-watch.js';
+import type { Migrator } from './migrator.js';
 import type { HostLink } from './host-link.js';
 
 /** What a switch strategy works with: the deploy's connection, lock, release and its files. */
@@ -32,8 +34,17 @@ export interface SwitchStrategy {
   prepare(): Promise<void>;
   /** Starts the new release's app: in place of the running one, or next to it. */
   launch(): Promise<void>;
-  /** The new app container, as readiness and the stability watch follow it. */
-  watched(): WatchedApp;
+  /** The new app container, as readiness and the stability watch follow it (unless the strategy `converge`s). */
+  watched?(): WatchedApp;
+  /**
+   * Readiness and stability in one, when the platform has its own (Swarm: the services' update with
+   * its healthchecks and monitor window); throws an AppFailure when the release is not ready.
+   */
+  converge?(signal: AbortSignal): Promise<ReadinessResult>;
+  /** The platform's own pull (Swarm: `docker pull` on the manager); undefined: `compose pull`. */
+  pullCommand?(): string[];
+  /** The platform's own migrator run (Swarm: a one-off job service); undefined: a Compose container. */
+  migrator?(name: string): Migrator;
   /** Sends the traffic to the new release once it is ready and stable. */
   cutOver(): Promise<void>;
   /** After the commit: the old release's app goes. Failures are the caller's to report. */

@@ -1,5 +1,6 @@
 import type { ContainerState } from '../commands/docker.js';
 import type { DeployState, ReleaseRecord } from '../state/release.js';
+import { tasksRunning, type StackView } from '../swarm/services.js';
 
 export type GateVerdict = { ok: true; release: ReleaseRecord } | { ok: false; reason: string };
 
@@ -64,6 +65,41 @@ export function checkRunningContainers(
   }
   const stopped = running.find((container) => container.status !== 'running');
   if (stopped) return { ok: false, reason: `${sourceEnvironment}'s app container is ${stopped.status}` };
+  return { ok: true, release };
+}
+
+/**
+ * A Swarm release: every service the record names must still have the recorded spec image (its
+ * digest, as Swarm reports it), no update or rollback under way, and all its tasks running (healthy).
+ */
+export function checkRunningStack(
+  release: ReleaseRecord,
+  view: StackView,
+  sourceEnvironment: string,
+): GateVerdict {
+  const recorded = Object.entries(release.services ?? {});
+  if (recorded.length === 0)
+    return { ok: false, reason: `${sourceEnvironment}'s release ${release.id} names no Swarm services` };
+  for (const [name, image] of recorded) {
+    const service = view.services.find((candidate) => candidate.name === name);
+    if (!service) return { ok: false, reason: `${sourceEnvironment}'s service ${name} is not in the swarm` };
+    if (service.image !== image)
+      return {
+        ok: false,
+        reason: `${sourceEnvironment}'s service ${name} runs ${service.image}, not the recorded ${image}`,
+      };
+    if (service.update && !/^(completed|rollback_completed)$/.test(service.update.state))
+      return {
+        ok: false,
+        reason: `${sourceEnvironment}'s service ${name} is ${service.update.state}: ${service.update.message}`,
+      };
+    const running = tasksRunning(service, view.tasks);
+    if (!running.all)
+      return {
+        ok: false,
+        reason: `${sourceEnvironment}'s service ${name} is not ready right now: ${running.detail}`,
+      };
+  }
   return { ok: true, release };
 }
 

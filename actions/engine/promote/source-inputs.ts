@@ -20,7 +20,7 @@ function followingDeploy(inputs: InputSource): InputSource {
 /** The promotion source (staging) from promote-prod's `source-*` inputs. */
 export function readSource(
   own: { 'promote-from': string; 'source-deploy-path'?: string; 'source-app-service'?: string },
-  settings: Pick<DeploySettings, 'endpoint' | 'app-service'>,
+  settings: Pick<DeploySettings, 'endpoint' | 'app-service' | 'switching'>,
   inputs: InputSource,
 ): SourceEnvironment {
   const sourceReadiness = followingDeploy(inputs);
@@ -42,7 +42,8 @@ export function readSource(
     sourceReadiness,
     settings.endpoint?.kind === 'through-host' ? settings.endpoint.port : 0,
   );
-  if (!endpoint)
+  // A Swarm source is ready when its services converged with their healthchecks; HTTP is an extra check.
+  if (!endpoint && settings.switching.strategy !== 'swarm')
     throw new InputError(
       'source-ready-port',
       `is required (or source-ready-url): where ${own['promote-from']} answers readiness (ready-url is production's, so it is not used for ${own['promote-from']})`,

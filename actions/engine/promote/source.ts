@@ -12,7 +12,8 @@ import { readState } from '../state/store.js';
 import type { ReleaseRecord } from '../state/release.js';
 import { containerVerdict } from '../deploy/container-ready.js';
 import { DEPLOY_FILES } from '../deploy/files.js';
-import { checkRunningContainers, checkSourceRelease } from './gate.js';
+import { observeStack } from '../swarm/stack.js';
+import { checkRunningContainers, checkRunningStack, checkSourceRelease } from './gate.js';
 
 export interface SourceEnvironment {
   environment: string;
@@ -48,6 +49,13 @@ export async function verifySource(
   const state = await readState(executor, DEPLOY_FILES.paths(source.deployPath).stateDir, source.environment);
   const byState = checkSourceRelease(state, requested, source.environment);
   if (!byState.ok) throw new PromotionRefusedError(byState.reason, targetEnvironment);
+  if (byState.release.strategy === 'swarm') {
+    const view = await observeStack(executor, byState.release.projectName ?? '');
+    const byStack = checkRunningStack(byState.release, view, source.environment);
+    if (!byStack.ok) throw new PromotionRefusedError(byStack.reason, targetEnvironment);
+    if (source.endpoint) await requireReady(executor, source, source.endpoint, targetEnvironment);
+    return byStack.release;
+  }
 
   const running = await serviceContainers(
     executor,
@@ -72,11 +80,20 @@ export async function verifySource(
       );
     return byContainer.release;
   }
-  const ready = await waitUntilReady({ ...source.readiness, ...endpointCheck(source.endpoint, executor) });
+  await requireReady(executor, source, source.endpoint, targetEnvironment);
+  return byContainer.release;
+}
+
+async function requireReady(
+  executor: HostExecutor,
+  source: SourceEnvironment,
+  endpoint: ReadinessEndpoint,
+  targetEnvironment: string,
+): Promise<void> {
+  const ready = await waitUntilReady({ ...source.readiness, ...endpointCheck(endpoint, executor) });
   if (!ready.ready)
     throw new PromotionRefusedError(
       `${source.environment} is not ready right now: ${describeFailure(ready)}`,
       targetEnvironment,
     );
-  return byContainer.release;
 }

@@ -18,7 +18,9 @@ const releaseSchema = z.object({
   migration: z.enum(['not-run', 'succeeded', 'failed', 'running', 'unknown']).optional(),
   migratorContainer: z.string().optional(),
   /** How the release took over: in place, or next to the old one behind the proxy. */
-  strategy: z.enum(['recreate', 'blue-green']).optional(),
+  strategy: z.enum(['recreate', 'blue-green', 'swarm']).optional(),
+  /** A Swarm release: each service of the stack and the image (with digest) its spec pins. */
+  services: z.record(z.string(), z.string()).optional(),
   /** The app container a blue-green release runs in. */
   container: z.string().optional(),
   /** Compose project of the release (how its containers are found). */

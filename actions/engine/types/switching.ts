@@ -10,13 +10,21 @@ export interface ProxySettings {
   dir: string;
 }
 
+/** `target: swarm`: the release is a stack on a Swarm manager; Swarm replaces the tasks start-first. */
+export interface SwarmSettings {
+  strategy: 'swarm';
+  /** Swarm's update monitor window: how long an updated task must keep running (ready-stable-for). */
+  monitorMs: number;
+}
+
 /**
  * How a new release takes over from the running one: `recreate` replaces the app container in
  * place (a short outage); `blue-green` starts it next to the old one, checks it, switches the
- * proxy, then drains and stops the old one.
+ * proxy, then drains and stops the old one; `swarm` hands the stack to Swarm's rolling update.
  */
 export type SwitchSettings =
   | { strategy: 'recreate' }
+  | SwarmSettings
   | {
       strategy: 'blue-green';
       proxy: ProxySettings;

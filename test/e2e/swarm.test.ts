@@ -1,0 +1,200 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxConnectionInputs } from '../support/deploy.js';
+import { HostFixture } from '../support/host.js';
+import { get } from '../support/http.js';
+import { buildAndPushExample, withRegistryLogin, type ExampleRelease } from '../support/images.js';
+import { underLoad as loaded } from '../support/load.js';
+import { exampleDir } from '../support/paths.js';
+import { freePort } from '../support/ports.js';
+import { runAction, type ActionRun } from '../support/run-action.js';
+import { sandbox, type Sandbox } from '../support/sandbox.js';
+import { ensureSwarm, inspectService, removeStack, runningTasks, stackServices } from '../support/swarm.js';
+
+describe('target: swarm on a single-node Swarm (the sandbox engine), through the proxy service', () => {
+  let sb: Sandbox;
+  let releaseA: ExampleRelease;
+  let releaseB: ExampleRelease;
+  let neverReady: ExampleRelease;
+  let failingMigrator: ExampleRelease;
+  let staging: HostFixture;
+  let production: HostFixture;
+  let stagingPort: number;
+  let productionPort: number;
+  const repo = `swarm-test/${process.pid}/hello`;
+
+  beforeAll(async () => {
+    sb = sandbox();
+    ensureSwarm();
+    releaseA = buildAndPushExample(sb, repo);
+    releaseB = buildAndPushExample(sb, repo);
+    neverReady = buildAndPushExample(sb, repo, { neverReady: true });
+    failingMigrator = buildAndPushExample(sb, repo, { migratorFail: true });
+    staging = await HostFixture.create(sb, 'swarm-staging');
+    production = await HostFixture.create(sb, 'swarm-production', 'GREETING=hello-from-production\n');
+    stagingPort = await freePort();
+    productionPort = await freePort();
+  });
+
+  afterAll(async () => {
+    for (const fixture of [staging, production]) if (fixture) await removeStack(fixture.projectName);
+    await staging?.destroy();
+    await production?.destroy();
+  });
+
+  const swarmInputs = (fixture: HostFixture, port: number) => ({
+    ...sandboxConnectionInputs(sb),
+    target: 'swarm',
+    'deploy-path': fixture.deployPath,
+    'project-name': fixture.projectName,
+    'compose-file': `${exampleDir}/docker-compose.swarm.yml`,
+    'deploy-env': `PROXY_PORT=${port}\nPROXY_IMAGE=${sb.proxyImage}`,
+    'ready-timeout': '90s',
+  });
+
+  const deployStaging = (release: ExampleRelease, extra: Record<string, string> = {}) =>
+    runAction('deploy-staging', {
+      inputs: {
+        ...swarmInputs(staging, stagingPort),
+        'app-image': release.appImage,
+        'migrator-image': release.migratorImage,
+        sha: release.sha,
+        ...extra,
+      },
+    });
+
+  const promote = (extra: Record<string, string>) =>
+    runAction('promote-prod', {
+      inputs: {
+        ...swarmInputs(production, productionPort),
+        'source-deploy-path': staging.deployPath,
+        ...extra,
+      },
+    });
+
+  const version = async (port: number) =>
+    JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
+
+  /** Every task of the app (and the stack's other services) as `docker service ps` shows it. */
+  const appTasks = (fixture: HostFixture) => runningTasks(fixture.projectName, 'app');
+
+  const underLoad = (port: number, act: () => Promise<ActionRun>) =>
+    loaded(`http://127.0.0.1:${port}/version`, act);
+
+  it('deploys the stack: the migrator ran once as a job first, every app task runs the pinned digest, the proxy serves it', async () => {
+    const run = await deployStaging(releaseA);
+    expect(run.errors, run.stdout).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(run.outputs.status).toBe('success');
+    expect(run.stdout).toMatch(/migrate: migrator: schema at version 2/);
+    expect(inspectService(staging.projectName, 'app')?.image).toBe(releaseA.appImage);
+    expect(appTasks(staging)).toEqual([
+      { image: releaseA.appImage, state: 'running' },
+      { image: releaseA.appImage, state: 'running' },
+    ]);
+    // The job was waited for and removed: only the stack's long-running services remain.
+    expect(stackServices(staging.projectName)).toEqual(['app', 'proxy']);
+    expect(await version(stagingPort)).toBe(releaseA.sha);
+    const state = await staging.state();
+    expect(state.current).toMatchObject({
+      sha: releaseA.sha,
+      status: 'success',
+      strategy: 'swarm',
+      migration: 'succeeded',
+    });
+    expect((state.current as { services?: Record<string, string> }).services).toMatchObject({
+      [`${staging.projectName}_app`]: releaseA.appImage,
+    });
+  });
+
+  it('promotes exactly the digests staging runs (the tag re-pointed meanwhile), checked with docker service inspect', async () => {
+    // Someone re-pushes A's tag with B's content: the promotion must not follow the tag.
+    withRegistryLogin(sb, (dockerConfig) => {
+      const env = { ...process.env, DOCKER_CONFIG: dockerConfig };
+      const tag = `${releaseA.appImage.split('@')[0]}:sha-${releaseA.sha}`;
+      execFileSync('docker', ['buildx', 'imagetools', 'create', '--tag', tag, releaseB.appImage], {
+        env,
+        stdio: 'ignore',
+      });
+    });
+    const run = await promote({ sha: releaseA.sha });
+    expect(run.errors, run.stdout).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(inspectService(production.projectName, 'app')?.image).toBe(releaseA.appImage);
+    expect(appTasks(production).map((task) => task.image)).toEqual([releaseA.appImage, releaseA.appImage]);
+    expect(await version(productionPort)).toBe(releaseA.sha);
+    expect((await production.state()).current).toMatchObject({
+      kind: 'promote',
+      promotedFrom: { environment: 'staging' },
+    });
+  });
+
+  it('updates start-first under load with no failed request', async () => {
+    const { run, load } = await underLoad(stagingPort, () => deployStaging(releaseB));
+    expect(run.code, run.stdout).toBe(0);
+    console.log('swarm update under load', JSON.stringify(load));
+    expect(load.failed).toBe(0);
+    expect(load.requests).toBeGreaterThan(500);
+    expect(load.versions[releaseA.sha]).toBeGreaterThan(0);
+    expect(load.versions[releaseB.sha]).toBeGreaterThan(0);
+    expect(appTasks(staging).map((task) => task.image)).toEqual([releaseB.appImage, releaseB.appImage]);
+  });
+
+  it('a release whose healthcheck never passes: the job fails and every service runs the previous image again, with no failed request', async () => {
+    const before = inspectService(staging.projectName, 'app')!;
+    const { run, load } = await underLoad(stagingPort, () => deployStaging(neverReady));
+    console.log('swarm automatic rollback under load', JSON.stringify(load));
+    expect(run.code, run.stdout).toBe(1);
+    expect(run.outputs.status).toBe('rolled_back');
+    expect(load.failed).toBe(0);
+    expect(load.versions[neverReady.sha]).toBeUndefined();
+    expect(inspectService(staging.projectName, 'app')?.image).toBe(before.image);
+    expect(appTasks(staging)).toEqual([
+      { image: releaseB.appImage, state: 'running' },
+      { image: releaseB.appImage, state: 'running' },
+    ]);
+    const state = await staging.state();
+    expect(state.current?.sha).toBe(releaseB.sha);
+    expect(state.history[0]).toMatchObject({ sha: neverReady.sha, status: 'rolled_back' });
+    expect(state.history[0]!.reason).toMatch(/rollback/);
+  });
+
+  it('a failing migrator leaves every service untouched', async () => {
+    const before = inspectService(staging.projectName, 'app')!;
+    const run = await deployStaging(failingMigrator);
+    expect(run.code, run.stdout).toBe(1);
+    expect(run.stdout).toMatch(/The migrator failed/);
+    const after = inspectService(staging.projectName, 'app')!;
+    expect(after).toEqual(before);
+    expect(stackServices(staging.projectName)).toEqual(['app', 'proxy']);
+    expect(await version(stagingPort)).toBe(releaseB.sha);
+    const state = await staging.state();
+    expect(state.history[0]).toMatchObject({
+      sha: failingMigrator.sha,
+      status: 'failed',
+      migration: 'failed',
+    });
+    expect(state.current?.sha).toBe(releaseB.sha);
+  });
+
+  it('promotes B, then rolls production back to A by hand', async () => {
+    const promoted = await promote({ sha: releaseB.sha });
+    expect(promoted.code, promoted.stdout).toBe(0);
+    expect(inspectService(production.projectName, 'app')?.image).toBe(releaseB.appImage);
+    const rollback = await promote({ mode: 'rollback' });
+    expect(rollback.errors, rollback.stdout).toEqual([]);
+    expect(rollback.code).toBe(0);
+    expect(inspectService(production.projectName, 'app')?.image).toBe(releaseA.appImage);
+    expect(appTasks(production).map((task) => task.image)).toEqual([releaseA.appImage, releaseA.appImage]);
+    expect(await version(productionPort)).toBe(releaseA.sha);
+    expect((await production.state()).current).toMatchObject({ kind: 'rollback', sha: releaseA.sha });
+  });
+
+  it('refuses to promote what staging no longer runs', async () => {
+    const run = await promote({ sha: releaseA.sha });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /Promotion refused, production was not touched: staging does not currently run/,
+    );
+  });
+});
