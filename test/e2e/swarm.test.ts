@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxConnectionInputs } from '../support/deploy.js';
+import { cancelLikeGitHub, onLog, sandboxConnectionInputs } from '../support/deploy.js';
 import { HostFixture } from '../support/host.js';
 import { get } from '../support/http.js';
 import { buildAndPushExample, withRegistryLogin, type ExampleRelease } from '../support/images.js';
 import { underLoad as loaded } from '../support/load.js';
 import { exampleDir } from '../support/paths.js';
 import { freePort } from '../support/ports.js';
-import { runAction, type ActionRun } from '../support/run-action.js';
+import { runAction, type ActionRun, type ActionRunOptions } from '../support/run-action.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { sandbox, type Sandbox } from '../support/sandbox.js';
 import { ensureSwarm, inspectService, removeStack, runningTasks, stackServices } from '../support/swarm.js';
 
@@ -52,7 +53,11 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
     'ready-timeout': '90s',
   });
 
-  const deployStaging = (release: ExampleRelease, extra: Record<string, string> = {}) =>
+  const deployStaging = (
+    release: ExampleRelease,
+    extra: Record<string, string> = {},
+    options: ActionRunOptions = {},
+  ) =>
     runAction('deploy-staging', {
       inputs: {
         ...swarmInputs(staging, stagingPort),
@@ -61,6 +66,7 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
         sha: release.sha,
         ...extra,
       },
+      ...options,
     });
 
   const promote = (extra: Record<string, string>) =>
@@ -142,7 +148,12 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
 
   it('a release whose healthcheck never passes: the job fails and every service runs the previous image again, with no failed request', async () => {
     const before = inspectService(staging.projectName, 'app')!;
+    // Not on the host yet: the manager pulls them with the deploy's registry login first.
+    execFileSync('docker', ['image', 'rm', neverReady.appImage, neverReady.migratorImage], {
+      stdio: 'ignore',
+    });
     const { run, load } = await underLoad(stagingPort, () => deployStaging(neverReady));
+    expect(run.stdout).toMatch(/\] pull: started/);
     console.log('swarm automatic rollback under load', JSON.stringify(load));
     expect(run.code, run.stdout).toBe(1);
     expect(run.outputs.status).toBe('rolled_back');
@@ -188,6 +199,62 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
     expect(appTasks(production).map((task) => task.image)).toEqual([releaseA.appImage, releaseA.appImage]);
     expect(await version(productionPort)).toBe(releaseA.sha);
     expect((await production.state()).current).toMatchObject({ kind: 'rollback', sha: releaseA.sha });
+  });
+
+  /** What every fault must leave on staging: B's spec back on every task, one record of the attempt, no lock. */
+  async function expectStagingSettled(run: ActionRun, attempt: { sha: string; status: string }) {
+    const deadline = Date.now() + 90_000;
+    // Swarm finishes putting the previous spec back on its own, also after the action has ended.
+    while (
+      appTasks(staging).some((task) => task.image !== releaseB.appImage || task.state !== 'running') &&
+      Date.now() < deadline
+    )
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(inspectService(staging.projectName, 'app')?.image).toBe(releaseB.appImage);
+    expect(appTasks(staging)).toEqual([
+      { image: releaseB.appImage, state: 'running' },
+      { image: releaseB.appImage, state: 'running' },
+    ]);
+    expect(await version(stagingPort)).toBe(releaseB.sha);
+    const state = await staging.state();
+    expect(state.current?.sha).toBe(releaseB.sha);
+    expect(
+      state.history.filter((record) => record.sha === attempt.sha).map((record) => record.status),
+    ).toEqual([attempt.status]);
+    expect(run.outputs.status).toBe(attempt.status);
+    expect(await staging.exists('.deployer/lock')).toBe(false);
+    expect(run.everything).not.toContain(sb.registryPassword);
+  }
+
+  it('a cancel while Swarm rolls a release out settles record and lock before SIGKILL; Swarm puts the previous spec back', async () => {
+    const release = buildAndPushExample(sb, repo, { neverReady: true });
+    let cancel: { killed: () => boolean } | undefined;
+    const run = await deployStaging(
+      release,
+      {},
+      { onSpawn: onLog('converge: started', (child) => (cancel = cancelLikeGitHub(child))) },
+    );
+    expect(cancel?.killed()).toBe(false);
+    expect(run.code).toBe(1);
+    expect(run.errors.join('\n')).toMatch(/cancelled/);
+    await expectStagingSettled(run, { sha: release.sha, status: 'cancelled' });
+  });
+
+  it('a connection cut while the stack converges: reconnect, roll the whole stack back, one record', async () => {
+    const sshProxy = await FaultProxy.start(sb.sshHost, sb.sshPort);
+    try {
+      const release = buildAndPushExample(sb, repo);
+      const run = await deployStaging(
+        release,
+        { host: sshProxy.host, port: String(sshProxy.port) },
+        { onSpawn: onLog('converge: started', () => sshProxy.cut()) },
+      );
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/reconnected/);
+      await expectStagingSettled(run, { sha: release.sha, status: 'rolled_back' });
+    } finally {
+      await sshProxy.close();
+    }
   });
 
   it('refuses to promote what staging no longer runs', async () => {
