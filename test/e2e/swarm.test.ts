@@ -136,7 +136,14 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
   });
 
   it('updates start-first under load with no failed request', async () => {
-    const { run, load } = await underLoad(stagingPort, () => deployStaging(releaseB));
+    // With an HTTP endpoint too: the proxy must answer B's version once the stack converged.
+    const { run, load } = await underLoad(stagingPort, () =>
+      deployStaging(releaseB, {
+        'ready-port': String(stagingPort),
+        'ready-expect-json': JSON.stringify({ version: releaseB.sha }),
+      }),
+    );
+    expect(run.stdout).toMatch(/converge: and ready over HTTP after \d+ attempt/);
     expect(run.code, run.stdout).toBe(0);
     console.log('swarm update under load', JSON.stringify(load));
     expect(load.failed).toBe(0);
@@ -168,6 +175,8 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
     expect(state.current?.sha).toBe(releaseB.sha);
     expect(state.history[0]).toMatchObject({ sha: neverReady.sha, status: 'rolled_back' });
     expect(state.history[0]!.reason).toMatch(/rollback/);
+    // The task Swarm gave up on has no error of its own: its healthcheck's answers say why.
+    expect(state.history[0]!.logTail).toMatch(/healthcheck of task \w+ \(exit code, output\):\n1 .*503/);
   });
 
   it('a failing migrator leaves every service untouched', async () => {

@@ -7,6 +7,7 @@ import {
   parseStackView,
   restoredProgress,
   serviceProgress,
+  taskNamedBy,
   type StackView,
 } from '../../actions/engine/swarm/services.js';
 
@@ -139,6 +140,16 @@ describe("a Swarm service's progress after a deploy", () => {
       [task('t1', OLD, 'running'), task('t2', OLD, 'running')],
     );
     expect(restoredProgress(back.services[0]!, back.tasks, earlier)).toEqual({ kind: 'converged' });
+  });
+});
+
+describe('the task a failed update names', () => {
+  it('is found by the id prefix in the update message', () => {
+    const tasks = view([], [task('qwertyuiopasdfghjklzxcvbn', NEW, 'complete', 'shutdown')]).tasks;
+    expect(
+      taskNamedBy('update rolled back due to failure or early termination of task qwertyuiopas', tasks)?.id,
+    ).toBe('qwertyuiopasdfghjklzxcvbn');
+    expect(taskNamedBy('manually requested rollback', tasks)).toBeUndefined();
   });
 });
 

@@ -66,6 +66,17 @@ if [ -z "$tasks" ]; then echo '[]'; else docker inspect $tasks 2>/dev/null || tr
     return ['docker', 'service', 'rm', ...services];
   },
 
+  /** The last answers of a container's healthcheck, one per line (nothing when it has none or is gone). */
+  healthLog(containerId: string): string[] {
+    return [
+      'docker',
+      'inspect',
+      '--format',
+      '{{with .State.Health}}{{range .Log}}{{println .ExitCode .Output}}{{end}}{{end}}',
+      containerId,
+    ];
+  },
+
   /** The last lines a service's tasks printed. */
   logTail(service: string, lines: number): string[] {
     return ['docker', 'service', 'logs', '--raw', '--no-task-ids', '--tail', String(lines), service];

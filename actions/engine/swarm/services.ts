@@ -35,6 +35,8 @@ export interface SwarmTask {
   message: string;
   error?: string;
   exitCode?: number;
+  /** The task's container (on its node), once it has one. */
+  containerId?: string;
   containerSpec: string;
 }
 
@@ -97,7 +99,9 @@ const taskJson = z.object({
       State: z.string().optional(),
       Message: z.string().optional(),
       Err: z.string().optional(),
-      ContainerStatus: z.object({ ExitCode: z.number().optional() }).optional(),
+      ContainerStatus: z
+        .object({ ExitCode: z.number().optional(), ContainerID: z.string().optional() })
+        .optional(),
     })
     .optional(),
 });
@@ -157,6 +161,7 @@ function toTask(raw: z.infer<typeof taskJson>): SwarmTask {
     message: status.Message ?? '',
     error: status.Err || undefined,
     exitCode: status.ContainerStatus?.ExitCode,
+    containerId: status.ContainerStatus?.ContainerID || undefined,
     containerSpec: containerFingerprint(container),
   };
 }
@@ -247,4 +252,13 @@ export function jobOutcome(tasks: SwarmTask[]): { exitCode: number; error?: stri
   const failed = tasks.find((task) => task.state !== 'complete');
   if (!failed) return { exitCode: 0 };
   return { exitCode: failed.exitCode || 1, error: failed.error ?? failed.message };
+}
+
+/**
+ * The task a failed update names ("… early termination of task <id>"): a task that never turned
+ * healthy ends without an error of its own, so its healthcheck's answers are the reason.
+ */
+export function taskNamedBy(message: string, tasks: SwarmTask[]): SwarmTask | undefined {
+  const id = /task ([a-z0-9]{10,})/.exec(message)?.[1];
+  return id ? tasks.find((task) => task.id.startsWith(id)) : undefined;
 }

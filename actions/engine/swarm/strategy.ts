@@ -1,4 +1,5 @@
 import { host } from '../commands/host.js';
+import { lastLines } from '../exec/executor.js';
 import { swarm } from '../commands/swarm.js';
 import { AppFailure } from '../deploy/failures.js';
 import type { Migrator } from '../deploy/migrator.js';
@@ -9,6 +10,7 @@ import { SwarmJobMigrator } from './job-migrator.js';
 import {
   restoredProgress,
   serviceProgress,
+  taskNamedBy,
   type ServiceProgress,
   type StackView,
   type SwarmService,
@@ -88,10 +90,11 @@ export class SwarmStrategy implements SwitchStrategy {
     let reported = '';
     for (;;) {
       attempts += 1;
-      const progress = this.progress(await this.observe());
+      const view = await this.observe();
+      const progress = this.progress(view);
       const failed = progress.find(({ state }) => state.kind === 'failed');
       if (failed && failed.state.kind === 'failed')
-        throw new AppFailure(failed.state.reason, 'not-ready', await serviceLogTail(link, failed.name));
+        throw new AppFailure(failed.state.reason, 'not-ready', await this.failureTail(failed.name, view));
       const waiting = progress.flatMap(({ name, state }) =>
         state.kind === 'waiting' ? [`${name}: ${state.detail}`] : [],
       );
@@ -122,6 +125,10 @@ export class SwarmStrategy implements SwitchStrategy {
       signal,
     });
     if (!http.ready) throw new AppFailure(describeFailure(http), 'not-ready');
+    log.info(
+      'converge',
+      `and ready over HTTP after ${http.attempts} attempt(s), ${http.timeToReadyMs ?? http.elapsedMs} ms`,
+    );
     return http;
   }
 
@@ -191,6 +198,20 @@ export class SwarmStrategy implements SwitchStrategy {
       : `the previous spec is not back everywhere yet (${waiting.join('; ')}); Swarm goes on restoring it${removedNote}`;
     log[restored ? 'info' : 'error']('rollback', message);
     return { restored, message };
+  }
+
+  /** The failed service's last log lines, and the healthcheck answers of the task its update names. */
+  private async failureTail(name: string, view: StackView): Promise<string> {
+    const { link } = this.context;
+    const logs = await serviceLogTail(link, name);
+    const message = view.services.find((service) => service.name === name)?.update?.message ?? '';
+    const task = taskNamedBy(message, view.tasks);
+    if (!task?.containerId) return logs;
+    const health = await link.run(swarm.healthLog(task.containerId), { check: false, timeoutMs: 30_000 });
+    const answers = lastLines(health.stdout, 5).trim();
+    return answers
+      ? `${logs}\nhealthcheck of task ${task.id.slice(0, 12)} (exit code, output):\n${answers}`
+      : logs;
   }
 
   recordFields() {
