@@ -4,6 +4,11 @@ import { readFileSync } from 'node:fs';
 import { InputError, inputsFrom } from '../../actions/engine/inputs.js';
 import { readComposeFile, readConfigFiles, readDeploySettings } from '../../actions/engine/deploy/inputs.js';
 import { collectingReporter } from '../../actions/engine/reporter.js';
+import {
+  configInputSource,
+  parseDeployConfig,
+  resolveEnvironment,
+} from '../../actions/engine/config/deploy-config.js';
 import { configFileRefs, swarmStackFiles } from '../../actions/engine/swarm/stack-files.js';
 import { exampleDir } from '../support/paths.js';
 
@@ -154,5 +159,31 @@ describe('target: swarm inputs', () => {
     expect(() => readConfigFiles(settings, missing)).toThrow(
       /Invalid input "compose-file": cannot read .*swarm\/Nothing/,
     );
+  });
+});
+
+describe('target: swarm in a deploy config file', () => {
+  it('is a setting like any other: an environment on a Swarm manager gets the Swarm switch', () => {
+    const text = `compose-file: docker-compose.swarm.yml
+roles:
+  web: { service: app }
+environments:
+  staging:
+    target: swarm
+    deploy-path: /srv/shop/staging
+    hosts:
+      - { name: manager-1, host: 10.0.0.1, roles: [web] }
+`;
+    const environment = resolveEnvironment(
+      parseDeployConfig(text, '.github/deployer.yml'),
+      'staging',
+      () => undefined,
+    );
+    const settings = readDeploySettings(
+      configInputSource(environment.targets[0]!, inputsFrom({}, collectingReporter())),
+      '/tmp',
+    );
+    expect(settings.switching).toEqual({ strategy: 'swarm', monitorMs: 5_000 });
+    expect(settings.endpoint).toBeUndefined();
   });
 });
