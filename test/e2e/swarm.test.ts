@@ -101,6 +101,8 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
     // The job was waited for and removed: only the stack's long-running services remain.
     expect(stackServices(staging.projectName)).toEqual(['app', 'proxy']);
     expect(await version(stagingPort)).toBe(releaseA.sha);
+    expect(run.summary).toContain(`| Switch | Swarm stack \`${staging.projectName}\` (start-first update) |`);
+    expect(run.summary).toContain(`| Service \`${staging.projectName}_app\` | \`${releaseA.appImage}\` |`);
     const state = await staging.state();
     expect(state.current).toMatchObject({
       sha: releaseA.sha,

@@ -165,7 +165,9 @@ class Deployment {
       await this.pull();
       if (this.strategy.steps.prepare)
         await this.step(this.strategy.steps.prepare, () => this.strategy.prepare());
-      if (this.request.target.services.accessories.length > 0) await this.accessories();
+      // On Swarm the accessories are services of the stack: `docker stack deploy` leaves an unchanged one alone.
+      if (this.request.target.services.accessories.length > 0 && this.request.switching.strategy !== 'swarm')
+        await this.accessories();
       if (this.request.release.runMigrations) await this.migrate();
       const holds = this.context.holds;
       if (holds) await this.hold('wait-turn', () => holds.beforeSwitch());

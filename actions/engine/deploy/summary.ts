@@ -8,6 +8,14 @@ const STATUS_ICON: Record<ReleaseRecord['status'], string> = {
   cancelled: '⏹️ cancelled',
 };
 
+function switchOf(release: ReleaseRecord): string {
+  if (release.strategy === 'blue-green')
+    return `blue-green${release.container ? ` (container \`${release.container}\`)` : ''}`;
+  if (release.strategy === 'swarm')
+    return `Swarm stack \`${release.projectName ?? ''}\` (start-first update)`;
+  return 'recreate';
+}
+
 /** The job summary of a deploy (no secrets: only references, ids and timings). */
 export function deploySummaryMarkdown(title: string, outcome: DeployOutcome, url?: string): string {
   const { release, previous, steps } = outcome;
@@ -19,12 +27,11 @@ export function deploySummaryMarkdown(title: string, outcome: DeployOutcome, url
     ['App image', `\`${release.appImage}\``],
     ['Migrator image', `\`${release.migratorImage}\``],
     ['Migrations', release.migrated ? 'ran' : 'not run'],
-    [
-      'Switch',
-      release.strategy === 'blue-green'
-        ? `blue-green${release.container ? ` (container \`${release.container}\`)` : ''}`
-        : 'recreate',
-    ],
+    ['Switch', switchOf(release)],
+    ...Object.entries(release.services ?? {}).map(([service, image]) => [
+      `Service \`${service}\``,
+      `\`${image}\``,
+    ]),
     ['Previous release', previous ? `\`${previous.id}\` (${previous.sha.slice(0, 12)})` : '—'],
     ...(release.promotedFrom
       ? [['Promoted from', `${release.promotedFrom.environment} \`${release.promotedFrom.releaseId}\``]]
