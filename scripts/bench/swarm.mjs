@@ -336,9 +336,11 @@ exit $code`;
    */
   function startLoad(port) {
     const started = performance.now();
+    const startedEpoch = Date.now();
     const answers = []; // { at, ms, status, version }
     const errors = []; // { at, kind }
-    let sent = 0;
+    // Per connection: requests sent, and answers or errors counted for them.
+    const perClient = [];
     let last;
     let finish;
     let fail;
@@ -355,10 +357,15 @@ exit $code`;
         duration: 3600,
         timeout: 10,
         setupClient: (client) => {
-          client.on('request', () => (sent += 1));
+          const own = { sent: 0, counted: 0 };
+          perClient.push(own);
+          client.on('request', () => (own.sent += 1));
           client.on('response', (status, bytes, duration) => {
+            own.counted += 1;
             last = { at: performance.now() - started - duration, ms: duration, status };
           });
+          client.on('timeout', () => (own.counted += 1));
+          client.on('connError', () => (own.counted += 1));
         },
         // Called with the whole body right after each answer's 'response': pairs the version with it.
         verifyBody: (body) => {
@@ -374,6 +381,7 @@ exit $code`;
     );
     const load = {
       started,
+      startedEpoch,
       get counted() {
         return answers.length + errors.length;
       },
@@ -381,7 +389,7 @@ exit $code`;
         instance.stop();
         const results = await done;
         loads.delete(load);
-        return summarise(results, answers, errors, sent);
+        return summarise(results, answers, errors, perClient);
       },
       abort() {
         instance.stop();
@@ -392,13 +400,22 @@ exit $code`;
   }
 
   // -------------------------------------------------------------------------------------------------------
-  /** What the stack's app service says of itself: its spec's image and its update status. */
-  function inspectApp() {
-    const out = onHost(
-      `docker service inspect --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{if .UpdateStatus}}{{.UpdateStatus.State}}|{{.UpdateStatus.Message}}{{end}}' ${shellQuote(`${stack}_app`)}`,
-    ).trim();
-    const [image, updateState, updateMessage] = out.split('|');
-    return { image, updateState, updateMessage };
+  /**
+   * What the stack's app service says of itself: its spec's image and its update status, the status's
+   * times in ms since `epoch` (a Date.now() value; the manager is this machine's engine, same clock).
+   */
+  function inspectApp(epoch) {
+    const [service] = JSON.parse(onHost(`docker service inspect ${shellQuote(`${stack}_app`)}`));
+    const update = service.UpdateStatus ?? {};
+    const since = (time) =>
+      !time || time.startsWith('0001-') ? undefined : Date.parse(time.replace(/(\.\d{3})\d+/, '$1')) - epoch;
+    return {
+      image: service.Spec.TaskTemplate.ContainerSpec.Image,
+      updateState: update.State,
+      updateMessage: update.Message,
+      updateStartedAt: since(update.StartedAt),
+      updateCompletedAt: since(update.CompletedAt),
+    };
   }
   const runningImages = () =>
     onHost(
@@ -452,7 +469,7 @@ exit $code`;
     while (load.counted < requests) await Promise.race([sleep(50), interruption]);
     const result = await load.stop();
     const loadAfter = loadavg();
-    const after = inspectApp();
+    const after = inspectApp(load.startedEpoch);
     const served = await servedVersion().catch((error) => `(error: ${error.message})`);
 
     const expected = scenario.key === 'update' ? target : old;
@@ -478,8 +495,11 @@ exit $code`;
         steps: run.steps,
         startedAt: run.startedAt,
         endedAt: run.endedAt,
+        // When the side said the update was being rolled back: the action's rollback step, the CLI's
+        // `rollback: …` progress line (ms since the load started).
+        rollbackSaidAt: run.lines.find((l) => /(\] rollback: |^rollback: )/.test(l.line))?.at,
         // The by-hand session's output (docker stack deploy's progress), and the action's log, for the record.
-        output: run.lines.map((l) => `${(l.at / 1000).toFixed(3)} ${l.line}`),
+        output: keptLines(run.lines),
         stderr: run.stderr.slice(-4000),
       },
       load: result,
@@ -523,9 +543,7 @@ exit $code`;
     log(`first deploy of ${releases.good[0].sha.slice(0, 12)} to stack ${stack} (proxy port ${proxyPort})`);
     const first = await Promise.race([viaAction(releases.good[0], performance.now()), interruption]);
     if (first.code !== 0)
-      throw new Error(
-        `the first deploy failed:\n${first.lines.map((l) => l.line).join('\n')}\n${first.stderr}`,
-      );
+      throw new Error(`the first deploy failed:\n${keptLines(first.lines).join('\n')}\n${first.stderr}`);
     await settled(releases.good[0], 60_000);
     const state = { runs: releases.good[0] };
     for (let round = 1; round <= rounds; round++)
@@ -589,10 +607,22 @@ exit $code`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
+/** Log lines for the record: without `::add-mask::` lines (they carry the secrets), repeats collapsed. */
+function keptLines(lines) {
+  const kept = [];
+  for (const { at, line } of lines) {
+    if (line.startsWith('::add-mask::')) continue;
+    const previous = kept.at(-1);
+    if (previous && previous.line === line) previous.repeats += 1;
+    else kept.push({ at, line, repeats: 1 });
+  }
+  return kept.map((l) => `${(l.at / 1000).toFixed(3)} ${l.line}${l.repeats > 1 ? ` (×${l.repeats})` : ''}`);
+}
+
 const percentile = (sorted, q) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN;
 
-function summarise(results, answers, errors, sent) {
+function summarise(results, answers, errors, perClient) {
   const ok = answers.filter((a) => a.status >= 200 && a.status < 300);
   const failures = [
     ...answers
@@ -629,10 +659,11 @@ function summarise(results, answers, errors, sent) {
     errors: results.errors,
     timeouts: results.timeouts,
     non2xx: results.non2xx,
-    // Sent but neither answered nor counted as an error: in flight when the load stopped, or lost on a
-    // connection the server closed (autocannon reconnects and counts nothing for it).
-    uncounted: sent - answered - results.errors,
-    sent,
+    sent: perClient.reduce((total, c) => total + c.sent, 0),
+    // Sent but neither answered nor counted as an error, beyond the one request per connection in flight
+    // when the load stopped: lost on a connection the server closed (autocannon reconnects and counts
+    // nothing for it).
+    lost: perClient.reduce((total, c) => total + Math.max(0, c.sent - c.counted - 1), 0),
     kinds,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
@@ -731,7 +762,7 @@ function writeReport(records, meta) {
       r.side === 'action'
         ? `${r.run.code} (${r.run.status})`
         : `ssh ${r.run.code}, stack deploy ${r.run.stackDeployCode}`;
-    return `| ${r.round} | ${r.scenario} | ${r.side} | ${exit} | ${s(r.run.ms)} | ${l.requests} in ${l.seconds.toFixed(1)} s | ${l.failed}${kinds ? ` (${kinds})` : ''} | ${l.uncounted} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} | ${windowsText(l)} | ${versionsText(r)} | ${r.specIsPrevious ? 'previous' : 'new'}${r.after.updateState ? ` (${r.after.updateState})` : ''} | ${loadText(r.loadBefore)} → ${loadText(r.loadAfter)} |`;
+    return `| ${r.round} | ${r.scenario} | ${r.side} | ${exit} | ${s(r.run.ms)} | ${l.requests} in ${l.seconds.toFixed(1)} s | ${l.failed}${kinds ? ` (${kinds})` : ''} | ${l.lost} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} | ${windowsText(l)} | ${versionsText(r)} | ${r.specIsPrevious ? 'previous' : 'new'}${r.after.updateState ? ` (${r.after.updateState})` : ''} | ${loadText(r.loadBefore)} → ${loadText(r.loadAfter)} |`;
   });
 
   /** The step names of some runs, in the order they ran. */
@@ -751,6 +782,28 @@ function writeReport(records, meta) {
     const cells = stepNames(g.rs).map((name) => `${name} ${ms(median(g.rs.map((r) => r.run.steps[name])))}`);
     return `| ${g.scenario} | ${g.side} | ${s(median(g.rs.map((r) => r.run.ms)))} | ${cells.join(', ')} |`;
   });
+
+  // The rollbacks' timeline, in s since each side's spawn: Swarm's update status (the app service's
+  // UpdateStatus afterwards, the engine's clock), when the side said so, when it ended.
+  const sinceSpawn = (r, at) => (at === undefined ? undefined : at - r.run.startedAt);
+  const timelineRows = groups
+    .filter((g) => g.scenario === 'auto-rollback')
+    .map(
+      (g) =>
+        `| ${sideName[g.side]} | ${spread(
+          g.rs.map((r) => sinceSpawn(r, r.after.updateStartedAt)),
+          s,
+        )} | ${spread(
+          g.rs.map((r) => sinceSpawn(r, r.after.updateCompletedAt)),
+          s,
+        )} | ${spread(
+          g.rs.map((r) => sinceSpawn(r, r.run.rollbackSaidAt)),
+          s,
+        )} | ${spread(
+          g.rs.map((r) => r.run.ms),
+          s,
+        )} |`,
+    );
 
   // What the by-hand side can tell after a rollback: its exit code, and its output.
   const handRollbacks = records.filter((r) => r.side === 'by-hand' && r.scenario === 'auto-rollback');
@@ -774,7 +827,7 @@ The by-hand update likewise ends with nothing recorded: the action's state.json 
   const failedOnB = records.filter((r) => r.side === 'by-hand' && r.load.failed > 0);
   const failedOnA = records.filter((r) => r.side === 'action' && r.load.failed > 0);
   const neverAnswered = records.filter((r) => neverReadyAnswers(r) > 0);
-  const uncounted = records.filter((r) => r.load.uncounted > 1);
+  const lost = records.filter((r) => r.load.lost > 0);
   const notes = [
     failedOnA.length
       ? `**Requests failed under the action** in ${failedOnA.length} run(s): ${failedOnA.map((r) => `round ${r.round} ${r.scenario}: ${r.load.failed} (${JSON.stringify(r.load.kinds)}; ${windowsText(r.load)})`).join('; ')}.`
@@ -785,9 +838,9 @@ The by-hand update likewise ends with nothing recorded: the action's state.json 
     neverAnswered.length
       ? `**The never-ready release answered** in ${neverAnswered.length} run(s) (${neverAnswered.map((r) => `round ${r.round} ${r.side}: ${neverReadyAnswers(r)}`).join(', ')}).`
       : 'The never-ready release never answered a request.',
-    uncounted.length
-      ? `Sent but never answered nor counted by autocannon (a request on a connection the server closed): ${uncounted.map((r) => `round ${r.round} ${r.scenario} ${r.side}: ${r.load.uncounted}`).join('; ')}.`
-      : '',
+    lost.length
+      ? `**Lost requests** (sent on a connection the server closed, never answered and not counted as failed by autocannon): ${lost.map((r) => `round ${r.round} ${r.scenario} ${r.side}: ${r.load.lost}`).join('; ')}.`
+      : 'No request was lost on a closed connection (autocannon does not count those as failed).',
   ].filter(Boolean);
 
   const m = meta;
@@ -837,11 +890,11 @@ ${handParagraph}
 ## Every run
 
 "versions": which release answered the 2xx requests (old: running before the scenario; new: the update's target;
-never-ready: N). "uncounted": sent but neither answered nor counted as an error when the load stopped (in flight at
-the stop, or lost on a closed connection). Failure windows in s since the load started. Load average 1 / 5 / 15 min,
+never-ready: N). "lost": sent but neither answered nor counted as an error, beyond the one request per connection
+in flight when the load stopped (a request on a connection the server closed). Failure windows in s since the load started. Load average 1 / 5 / 15 min,
 before → after.
 
-| round | scenario | side | exit code | wall time | requests | failed | uncounted | p50 | p99 | max | failure windows | versions | app spec afterwards | load average |
+| round | scenario | side | exit code | wall time | requests | failed | lost | p50 | p99 | max | failure windows | versions | app spec afterwards | load average |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rawRows.join('\n')}
 
@@ -852,6 +905,16 @@ removed, \`stack-deploy\` = \`docker stack deploy --detach=false\`):
 | scenario | side | wall time | steps |
 |---|---|---|---|
 ${stepRows.join('\n')}
+
+The automatic rollbacks' timeline, in s since the side's spawn (medians, min – max): the app service's
+\`UpdateStatus\` as \`docker service inspect\` shows it afterwards (\`StartedAt\`: the update began; \`CompletedAt\`: the
+rollback completed, after its own monitor window), when the side said the update was rolled back (the action's
+\`rollback:\` step, the CLI's \`rollback: …\` progress line; the action looks once a second, the CLI about five times a second), and when
+the side ended:
+
+| side | Swarm's update started | Swarm's rollback completed | the side said "rollback" | the side ended |
+|---|---|---|---|---|
+${timelineRows.join('\n')}
 
 Machine: ${m.machine.cores} × ${m.machine.model}; load average (1 / 5 / 15 min) ${loadText(m.loadStart)} at the start and
 ${loadText(m.loadEnd)} at the end (\`uptime\`: "${m.uptimeStart}" → "${m.uptimeEnd}"). Other test suites may have been

@@ -99,7 +99,9 @@ docker_package_args() {
 }
 
 # apt reads trixie's index from the source only if the mirror serves it; `apt-get update` merely warns otherwise.
-trixie_readable() { apt-cache "$@" madison docker.io 2>/dev/null | grep -q ' trixie/main '; }
+# grep reads all of it: `grep -q` would exit at the first match, and under pipefail apt-cache's SIGPIPE then
+# made the answer "not readable" now and then.
+trixie_readable() { apt-cache "$@" madison docker.io 2>/dev/null | grep ' trixie/main ' >/dev/null; }
 
 ensure_trixie_source() {
   [ "$DOCKER_SUITE" = trixie ] || return 0
