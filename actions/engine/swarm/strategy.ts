@@ -171,11 +171,12 @@ export class SwarmStrategy implements SwitchStrategy {
       log.info('rollback', `removed ${created.join(', ')} (created by this deploy)`);
     }
     const removedNote = created.length ? `; removed ${created.join(', ')} (new in this release)` : '';
+    // Nothing had changed: the previous release's services run as they did (the new services are gone).
     if (reverting.length === 0)
       return {
-        restored: false,
+        restored: Boolean(previous),
         message: previous
-          ? `no service had changed yet${removedNote}`
+          ? `no service of the previous release had changed: it runs as it did${removedNote}`
           : `first deploy here: the stack's new services were removed${removedNote ? '' : ' (there were none)'}`,
       };
     let waiting: string[] = [];
