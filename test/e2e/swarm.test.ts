@@ -1,4 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelLikeGitHub, onLog, sandboxConnectionInputs } from '../support/deploy.js';
 import { HostFixture } from '../support/host.js';
@@ -20,6 +24,8 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
   let failingMigrator: ExampleRelease;
   let staging: HostFixture;
   let production: HostFixture;
+  let qa: HostFixture | undefined;
+  let workspace: string | undefined;
   let stagingPort: number;
   let productionPort: number;
   const repo = `swarm-test/${process.pid}/hello`;
@@ -38,9 +44,11 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
   });
 
   afterAll(async () => {
-    for (const fixture of [staging, production]) if (fixture) await removeStack(fixture.projectName);
+    for (const fixture of [staging, production, qa]) if (fixture) await removeStack(fixture.projectName);
     await staging?.destroy();
     await production?.destroy();
+    await qa?.destroy();
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
   });
 
   const swarmInputs = (fixture: HostFixture, port: number) => ({
@@ -274,5 +282,56 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
     expect(run.stdout).toMatch(
       /Promotion refused, production was not touched: staging does not currently run/,
     );
+  });
+
+  it('a deploy config file sets target: swarm for an environment whose one host is the manager', async () => {
+    qa = await HostFixture.create(sb, 'swarm-qa');
+    const qaPort = await freePort();
+    workspace = mkdtempSync(join(tmpdir(), 'deployer-swarm-workspace-'));
+    const config = {
+      'compose-file': `${exampleDir}/docker-compose.swarm.yml`,
+      target: 'swarm',
+      user: sb.sshUser,
+      port: sb.sshPort,
+      'ssh-key': { env: 'SWARM_SSH_KEY' },
+      'registry-username': sb.registryUsername,
+      'registry-password': { env: 'SWARM_REGISTRY_PASSWORD' },
+      'ready-timeout': '90s',
+      roles: { web: { service: 'app' } },
+      environments: {
+        qa: {
+          'deploy-path': qa.deployPath,
+          'project-name': qa.projectName,
+          'deploy-env': { PROXY_PORT: String(qaPort), PROXY_IMAGE: sb.proxyImage },
+          hosts: [
+            { name: 'manager-1', host: sb.sshHost, 'host-fingerprint': sb.hostFingerprint, roles: ['web'] },
+          ],
+        },
+      },
+    };
+    writeFileSync(join(workspace, 'deployer.yml'), stringify(config));
+    const run = await runAction('deploy-staging', {
+      cwd: workspace,
+      env: { SWARM_SSH_KEY: sb.sshKey, SWARM_REGISTRY_PASSWORD: sb.registryPassword },
+      inputs: {
+        'config-file': 'deployer.yml',
+        environment: 'qa',
+        'app-image': releaseB.appImage,
+        'migrator-image': releaseB.migratorImage,
+        sha: releaseB.sha,
+      },
+    });
+    expect(run.errors, run.stdout).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.outputs.hosts!)).toMatchObject([
+      { name: 'manager-1', role: 'web', status: 'success' },
+    ]);
+    expect(inspectService(qa.projectName, 'app')?.image).toBe(releaseB.appImage);
+    expect(runningTasks(qa.projectName, 'app').map((task) => task.image)).toEqual([
+      releaseB.appImage,
+      releaseB.appImage,
+    ]);
+    expect(await version(qaPort)).toBe(releaseB.sha);
+    expect((await qa.state()).current).toMatchObject({ sha: releaseB.sha, strategy: 'swarm' });
   });
 });
