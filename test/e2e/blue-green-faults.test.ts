@@ -86,9 +86,11 @@ describe('blue-green deploys under faults', () => {
       await load.stop();
       throw error;
     });
-    const result = await load.stop();
+    // A deploy cancelled early can end within a second: the stream goes on until 200 requests were
+    // answered, which also shows that the old release keeps serving after the action has ended.
+    const result = await load.stop({ atLeast: 200 });
     expect(result.failed, JSON.stringify(result)).toBe(0);
-    expect(result.requests).toBeGreaterThan(200);
+    expect(result.requests).toBeGreaterThanOrEqual(200);
     return run;
   }
 

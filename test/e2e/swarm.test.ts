@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { dirname, join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelLikeGitHub, onLog, sandboxConnectionInputs } from '../support/deploy.js';
 import { HostFixture } from '../support/host.js';
@@ -30,8 +30,32 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
   let productionPort: number;
   const repo = `swarm-test/${process.pid}/hello`;
 
+  /**
+   * The example's stack plus a worker on the app image (no HTTP; its own healthcheck passes even in the
+   * never-ready build): two services change in every deploy, so a failed app update must take the
+   * worker back too. Written next to a copy of the example's swarm/Caddyfile.
+   */
+  function composeWithWorker(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'deployer-swarm-compose-'));
+    mkdirSync(join(dir, 'swarm'));
+    copyFileSync(join(exampleDir, 'swarm/Caddyfile'), join(dir, 'swarm/Caddyfile'));
+    const compose = parse(readFileSync(join(exampleDir, 'docker-compose.swarm.yml'), 'utf8'));
+    compose.services.worker = {
+      image: '${APP_IMAGE:?APP_IMAGE must be set}',
+      command: ['/app/work.sh'],
+      env_file: '.env.production',
+      volumes: ['data:/data'],
+      healthcheck: { test: ['CMD', '/app/work.sh', '--health'], interval: '1s', timeout: '3s', retries: 3 },
+      stop_grace_period: '5s',
+    };
+    writeFileSync(join(dir, 'docker-compose.swarm.yml'), stringify(compose));
+    return join(dir, 'docker-compose.swarm.yml');
+  }
+  let composeFile: string;
+
   beforeAll(async () => {
     sb = sandbox();
+    composeFile = composeWithWorker();
     ensureSwarm();
     releaseA = buildAndPushExample(sb, repo);
     releaseB = buildAndPushExample(sb, repo);
@@ -49,6 +73,7 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
     await production?.destroy();
     await qa?.destroy();
     if (workspace) rmSync(workspace, { recursive: true, force: true });
+    if (composeFile) rmSync(dirname(composeFile), { recursive: true, force: true });
   });
 
   const swarmInputs = (fixture: HostFixture, port: number) => ({
@@ -56,7 +81,7 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
     target: 'swarm',
     'deploy-path': fixture.deployPath,
     'project-name': fixture.projectName,
-    'compose-file': `${exampleDir}/docker-compose.swarm.yml`,
+    'compose-file': composeFile,
     'deploy-env': `PROXY_PORT=${port}\nPROXY_IMAGE=${sb.proxyImage}`,
     'ready-timeout': '90s',
   });
@@ -107,7 +132,7 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
       { image: releaseA.appImage, state: 'running' },
     ]);
     // The job was waited for and removed: only the stack's long-running services remain.
-    expect(stackServices(staging.projectName)).toEqual(['app', 'proxy']);
+    expect(stackServices(staging.projectName)).toEqual(['app', 'proxy', 'worker']);
     expect(await version(stagingPort)).toBe(releaseA.sha);
     expect(run.summary).toContain(`| Switch | Swarm stack \`${staging.projectName}\` (start-first update) |`);
     expect(run.summary).toContain(`| Service \`${staging.projectName}_app\` | \`${releaseA.appImage}\` |`);
@@ -177,6 +202,12 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
     expect(load.failed).toBe(0);
     expect(load.versions[neverReady.sha]).toBeUndefined();
     expect(inspectService(staging.projectName, 'app')?.image).toBe(before.image);
+    // Swarm rolled back only the app; the worker's update had succeeded, and deployer took it back too.
+    expect(run.stdout).toMatch(/rollback: \S+_worker: Swarm rolls back to its previous spec/);
+    expect(inspectService(staging.projectName, 'worker')?.image).toBe(releaseB.appImage);
+    expect(runningTasks(staging.projectName, 'worker')).toEqual([
+      { image: releaseB.appImage, state: 'running' },
+    ]);
     expect(appTasks(staging)).toEqual([
       { image: releaseB.appImage, state: 'running' },
       { image: releaseB.appImage, state: 'running' },
@@ -196,7 +227,7 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
     expect(run.stdout).toMatch(/The migrator failed/);
     const after = inspectService(staging.projectName, 'app')!;
     expect(after).toEqual(before);
-    expect(stackServices(staging.projectName)).toEqual(['app', 'proxy']);
+    expect(stackServices(staging.projectName)).toEqual(['app', 'proxy', 'worker']);
     expect(await version(stagingPort)).toBe(releaseB.sha);
     const state = await staging.state();
     expect(state.history[0]).toMatchObject({

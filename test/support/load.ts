@@ -18,8 +18,11 @@ export interface LoadResult {
 }
 
 export interface Load {
-  /** Stops sending, waits for the answers in flight, and reports. */
-  stop(): Promise<LoadResult>;
+  /**
+   * Stops sending, waits for the answers in flight, and reports. With `atLeast`, it first goes on until
+   * that many requests have had an answer or an error (a short run still gets a meaningful sample).
+   */
+  stop(options?: { atLeast?: number }): Promise<LoadResult>;
 }
 
 /**
@@ -35,6 +38,8 @@ export function startLoad(
   }: { rate?: number; connections?: number; timeoutS?: number } = {},
 ): Load {
   const versions: Record<string, number> = {};
+  let settled = 0;
+  let onSettled = () => {};
   let finished!: (results: Results) => void;
   let failedToStart!: (error: Error) => void;
   const done = new Promise<Results>((resolve, reject) => {
@@ -49,6 +54,11 @@ export function startLoad(
       duration: 3600,
       timeout: timeoutS,
       setupClient: (client) => {
+        const count = () => {
+          settled += 1;
+          onSettled();
+        };
+        for (const event of ['response', 'timeout', 'connError']) client.on(event, count);
         client.on('body', (body: Buffer) => {
           const version = /"version":"([^"]*)"/.exec(body.toString())?.[1] ?? '(none)';
           versions[version] = (versions[version] ?? 0) + 1;
@@ -58,7 +68,13 @@ export function startLoad(
     (error, results) => (error ? failedToStart(error) : finished(results)),
   );
   return {
-    async stop() {
+    async stop({ atLeast = 0 } = {}) {
+      if (settled < atLeast)
+        await new Promise<void>((resolve) => {
+          onSettled = () => {
+            if (settled >= atLeast) resolve();
+          };
+        });
       instance.stop();
       const results = await done;
       const statusCodes = Object.fromEntries(
