@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { actionInputs } from '../edge/actions-reporter.js';
+import { githubRecording } from '../edge/github-recording.js';
 import { deployStep } from '../edge/deploy-step.js';
 import { input, InputError, readInputs } from '../engine/inputs.js';
 import { readSshTarget } from '../engine/ssh-inputs.js';
@@ -55,6 +56,7 @@ async function act(): Promise<void> {
     logFormat: settings['log-format'],
     notifyUrl: settings['notify-url'],
     notifySecret: settings['notify-secret'],
+    github: githubRecording(false, run.runUrl),
     request: deployRequestFrom(
       settings,
       own.environment,

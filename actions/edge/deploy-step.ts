@@ -5,6 +5,9 @@ import { deploySummaryMarkdown } from '../engine/deploy/summary.js';
 import { notify } from '../engine/notify.js';
 import type { ReleaseRecord } from '../engine/state/release.js';
 import { actionsReporter } from './actions-reporter.js';
+import type { BegunRelease } from '../engine/deploy/deploy.js';
+import type { DeploymentFacts } from '../engine/github/deployments.js';
+import type { GitHubRecording } from './github-recording.js';
 
 export interface DeployStep extends DeploySession {
   /** Title of the job summary section. */
@@ -13,6 +16,8 @@ export interface DeployStep extends DeploySession {
   url?: string;
   notifyUrl?: string;
   notifySecret?: string;
+  /** Records the deploy on GitHub (a deployment and the commit status) as it goes. */
+  github?: GitHubRecording;
 }
 
 /** The outputs that name a recorded release: its id, images, digests and commit. */
@@ -27,7 +32,25 @@ export function setReleaseOutputs(release: ReleaseRecord): void {
 
 /** deploy-staging's and promote-prod's step: deploys, then outputs, job summary, notification; fails the step on failure. */
 export async function deployStep(step: DeployStep): Promise<void> {
-  const { outcome, failure } = await deployOverSsh(step, actionsReporter);
+  const github = step.github;
+  let facts: DeploymentFacts | undefined;
+  let begun: Promise<void> | undefined;
+  const onBegun = github
+    ? (release: BegunRelease) => {
+        facts = {
+          ...release,
+          releaseId: release.id,
+          production: github.production,
+          runUrl: github.runUrl,
+        };
+        begun = github.recorder.begin(facts);
+      }
+    : undefined;
+  const { outcome, failure } = await deployOverSsh({ ...step, onBegun }, actionsReporter);
+  if (github && facts) {
+    await begun;
+    if (outcome) await github.recorder.finish(facts, outcome.release, step.url);
+  }
   if (outcome) {
     const { release, previous } = outcome;
     setReleaseOutputs(release);

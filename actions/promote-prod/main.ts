@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { actionInputs } from '../edge/actions-reporter.js';
+import { githubRecording } from '../edge/github-recording.js';
 import { deployStep } from '../edge/deploy-step.js';
 import { githubRun, runIdentity } from '../engine/github-context.js';
 import { input, InputError, readingWith, readInputs } from '../engine/inputs.js';
@@ -71,6 +72,7 @@ async function act(): Promise<void> {
     logFormat: settings['log-format'],
     notifyUrl: settings['notify-url'],
     notifySecret: settings['notify-secret'],
+    github: githubRecording(true, run.runUrl),
   };
 
   if (own.mode === 'rollback') {

@@ -3357,7 +3357,7 @@ function coerce (version, options) {
 
 
 
-var buffer = __webpack_require__(181)
+var buffer = __webpack_require__(2562)
 var Buffer = buffer.Buffer
 
 var safer = {}
@@ -4953,7 +4953,7 @@ const {
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __webpack_require__(2137);
+} = __webpack_require__(4518);
 
 const bufferParser = makeBufferParser();
 const sigParser = makeBufferParser();
@@ -21236,7 +21236,7 @@ module.exports = {
 
 
 
-const { kMaxLength } = __webpack_require__(181);
+const { kMaxLength } = __webpack_require__(2562);
 const {
   createInflate,
   constants: {
@@ -21543,7 +21543,7 @@ const {
   isWritable,
   onChannelOpenFailure,
   onCHANNEL_CLOSE,
-} = __webpack_require__(2137);
+} = __webpack_require__(4518);
 
 const MAX_PENDING_AUTHS = 10;
 
@@ -22880,7 +22880,7 @@ module.exports.IncomingClient = Client;
 
 /***/ }),
 
-/***/ 2137:
+/***/ 4518:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 

@@ -73,7 +73,11 @@ export interface DeployContext {
   holds?: RolloutHolds;
   /** Aborted with a RolloutHaltedError when another host of the rollout failed. */
   halt?: AbortSignal;
+  /** Told once the deploy holds the lock and its release has an id (e.g. to record it on GitHub). */
+  onBegun?: (release: BegunRelease) => void;
 }
+
+export type BegunRelease = Pick<ReleaseRecord, 'id' | 'environment' | 'sha' | 'appImage' | 'migratorImage'>;
 
 /** Where a rollout holds one host's deploy; a hold rejects (RolloutHaltedError) when the rollout halts. */
 export interface RolloutHolds {
@@ -160,6 +164,14 @@ class Deployment {
   async run(): Promise<DeployOutcome> {
     await this.start();
     this.lease.start();
+    const { release, target } = this.request;
+    this.context.onBegun?.({
+      id: this.id,
+      environment: target.environment,
+      sha: release.sha,
+      appImage: release.appImage,
+      migratorImage: release.migratorImage,
+    });
     let outcome: DeployOutcome;
     try {
       await this.pull();

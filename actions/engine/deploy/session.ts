@@ -3,7 +3,13 @@ import { EventLog, type LogFormat } from '../events.js';
 import { SshExecutor, type SshTarget } from '../exec/ssh.js';
 import type { Reporter } from '../reporter.js';
 import type { DeployRequest } from '../types/deploy.js';
-import { DeployFailedError, runDeploy, type DeployOutcome, type RolloutHolds } from './deploy.js';
+import {
+  DeployFailedError,
+  runDeploy,
+  type DeployContext,
+  type DeployOutcome,
+  type RolloutHolds,
+} from './deploy.js';
 
 export interface DeploySession {
   target: SshTarget;
@@ -16,6 +22,7 @@ export interface DeploySession {
   member?: string;
   holds?: RolloutHolds;
   halt?: AbortSignal;
+  onBegun?: DeployContext['onBegun'];
 }
 
 /** What a deploy came to: the outcome when one was recorded, the failure when it failed. */
@@ -55,6 +62,7 @@ export async function deployOverSsh(
       signal,
       holds: session.holds,
       halt: session.halt,
+      onBegun: session.onBegun,
     });
     return { outcome };
   } catch (error) {

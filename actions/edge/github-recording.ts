@@ -1,0 +1,35 @@
+import * as core from '@actions/core';
+import { githubRest } from '../engine/github/client.js';
+import { repositoryOf } from '../engine/github/deployments.js';
+import { GitHubDeploymentRecorder } from '../engine/github/recorder.js';
+
+/** How deploy-staging and promote-prod record a deploy on GitHub (deployments, commit status). */
+export interface GitHubRecording {
+  recorder: GitHubDeploymentRecorder;
+  production: boolean;
+  runUrl?: string;
+}
+
+/**
+ * The recorder for this run, from the `github-token` input (github.token by default), GITHUB_REPOSITORY
+ * and GITHUB_API_URL (GitHub Enterprise Server has its own). Without a token the deploy goes on unrecorded.
+ */
+export function githubRecording(
+  production: boolean,
+  runUrl: string | undefined,
+): GitHubRecording | undefined {
+  const token = core.getInput('github-token');
+  const repository = repositoryOf(process.env.GITHUB_REPOSITORY ?? '');
+  if (!token || !repository) {
+    core.warning(
+      `The deploy is not recorded on GitHub (no deployment, no commit status): ${token ? 'GITHUB_REPOSITORY is not owner/name' : 'github-token is empty'}.`,
+    );
+    return undefined;
+  }
+  core.setSecret(token);
+  const apiUrl = process.env.GITHUB_API_URL || 'https://api.github.com';
+  const recorder = new GitHubDeploymentRecorder(githubRest(token, apiUrl), repository, (message) =>
+    core.warning(message),
+  );
+  return { recorder, production, runUrl };
+}
