@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { githubRest } from '../engine/github/client.js';
 import { repositoryOf } from '../engine/github/deployments.js';
 import { GitHubDeploymentRecorder } from '../engine/github/recorder.js';
+import { githubDeploymentVerdict } from '../engine/github/gate.js';
 
 /** How deploy-staging and promote-prod record a deploy on GitHub (deployments, commit status). */
 export interface GitHubRecording {
@@ -32,4 +33,19 @@ export function githubRecording(
     core.warning(message),
   );
   return { recorder, production, runUrl };
+}
+
+/** promote-prod `require-github-deployment`: the gate that asks GitHub about the source environment. */
+export function githubDeploymentGate(environment: string) {
+  const token = core.getInput('github-token');
+  const repository = repositoryOf(process.env.GITHUB_REPOSITORY ?? '');
+  return async (sha: string) => {
+    if (!token || !repository)
+      return {
+        ok: false as const,
+        reason: `require-github-deployment needs github-token and GITHUB_REPOSITORY to ask GitHub about ${environment}`,
+      };
+    const rest = githubRest(token, process.env.GITHUB_API_URL || 'https://api.github.com');
+    return githubDeploymentVerdict(rest, repository, environment, sha);
+  };
 }

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { actionInputs } from '../edge/actions-reporter.js';
-import { githubRecording } from '../edge/github-recording.js';
+import { githubDeploymentGate, githubRecording } from '../edge/github-recording.js';
 import { deployStep } from '../edge/deploy-step.js';
 import { githubRun, runIdentity } from '../engine/github-context.js';
 import { input, InputError, readingWith, readInputs } from '../engine/inputs.js';
@@ -40,6 +40,7 @@ function readOwnInputs() {
         undefined,
       ),
       'source-app-service': input.optional(),
+      'require-github-deployment': input.boolean(false),
       'run-migrations': input.optional(),
       url: input.optional(),
       'config-file': input.optional(),
@@ -112,6 +113,7 @@ async function act(): Promise<void> {
       composeFileContent: readComposeFile(settings, runMigrations),
       runMigrations,
       run: runIdentity(run),
+      ...(own['require-github-deployment'] ? { githubGate: githubDeploymentGate(own['promote-from']) } : {}),
       onVerified: (release) => core.setOutput('source-release', release.id),
     }),
   });

@@ -15,9 +15,12 @@ describe('deploys recorded on GitHub: deployments and the commit status', () => 
   let sb: Sandbox;
   let api: GitHubApi;
   let fixture: HostFixture;
+  let production: HostFixture;
   let port: number;
+  let productionPort: number;
   let releaseA: ExampleRelease;
   let neverReady: ExampleRelease;
+  let releaseB: ExampleRelease;
   const repo = `github-records-test/${process.pid}/hello`;
 
   beforeAll(async () => {
@@ -25,12 +28,16 @@ describe('deploys recorded on GitHub: deployments and the commit status', () => 
     api = await startGitHubApi({ token: TOKEN });
     releaseA = buildAndPushExample(sb, repo);
     neverReady = buildAndPushExample(sb, repo, { neverReady: true });
+    releaseB = buildAndPushExample(sb, repo);
     fixture = await HostFixture.create(sb, 'github-records');
+    production = await HostFixture.create(sb, 'github-records-production');
     port = await freePort();
+    productionPort = await freePort();
   });
 
   afterAll(async () => {
     await fixture?.destroy();
+    await production?.destroy();
     await api?.close();
   });
 
@@ -82,6 +89,53 @@ describe('deploys recorded on GitHub: deployments and the commit status', () => 
     expect(api.statuses.get(neverReady.sha)!.at(-1)!.state).toBe('failure');
     // The release that runs keeps its successful deployment.
     expect(api.deployments[0]!.statuses.at(-1)!.state).toBe('success');
+  });
+
+  const promote = (release: ExampleRelease) =>
+    runAction('promote-prod', {
+      inputs: {
+        ...deployInputs(sb, production, productionPort, release),
+        'source-deploy-path': fixture.deployPath,
+        'source-ready-port': String(port),
+        sha: release.sha,
+        'require-github-deployment': 'true',
+        'github-token': TOKEN,
+      },
+      env: { GITHUB_API_URL: api.url },
+    });
+
+  it("a promotion gated on GitHub's record promotes a sha with a successful staging deployment", async () => {
+    const passed = await promote(releaseA);
+    expect(passed.code, passed.stdout).toBe(0);
+    expect(passed.stdout).toMatch(
+      new RegExp(`GitHub records a successful deployment of ${releaseA.sha} in staging`),
+    );
+    expect(api.violations).toEqual([]);
+    const promoted = api.deployments.at(-1)!;
+    expect(promoted.deployment).toMatchObject({
+      environment: 'production',
+      production_environment: true,
+      sha: releaseA.sha,
+    });
+    expect(promoted.statuses.map((status) => status.state)).toEqual(['in_progress', 'success']);
+  });
+
+  it('and refuses one that staging runs but GitHub has no successful deployment of', async () => {
+    // Deployed without a token: the host runs B, and GitHub knows nothing of it.
+    const unrecorded = await runAction('deploy-staging', {
+      inputs: deployInputs(sb, fixture, port, releaseB),
+    });
+    expect(unrecorded.code, unrecorded.stdout).toBe(0);
+    expect(unrecorded.warnings.join('\n')).toMatch(/not recorded on GitHub .*github-token is empty/);
+    const refused = await promote(releaseB);
+    expect(refused.code).toBe(1);
+    expect(refused.errors.join('\n')).toMatch(
+      new RegExp(
+        `Promotion refused, production was not touched: GitHub has no deployment of ${releaseB.sha} in staging`,
+      ),
+    );
+    expect(api.violations).toEqual([]);
+    expect(api.deployments.at(-1)!.deployment.environment).toBe('production');
   });
 
   it('no permission (403): a warning naming it, and a successful deploy', async () => {

@@ -11,5 +11,7 @@ export function githubRest(token: string, apiUrl: string): GitHubRest {
     createDeployment: (params) => rest.repos.createDeployment(params),
     createDeploymentStatus: (params) => rest.repos.createDeploymentStatus(params),
     createCommitStatus: (params) => rest.repos.createCommitStatus(params),
+    listDeployments: (params) => rest.repos.listDeployments(params),
+    listDeploymentStatuses: (params) => rest.repos.listDeploymentStatuses({ ...params, per_page: 1 }),
   };
 }

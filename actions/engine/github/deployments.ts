@@ -117,3 +117,27 @@ export function repositoryOf(slug: string): Repository | undefined {
   const match = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(slug);
   return match ? { owner: match[1]!, repo: match[2]! } : undefined;
 }
+
+/** The environment's deployments of one commit, newest first (GitHub's order). */
+export function listDeploymentsParams(repository: Repository, environment: string, sha: string) {
+  return { ...repository, sha, environment, per_page: 10 };
+}
+
+/**
+ * promote-prod's second gate: the commit's latest deployment in the source environment must stand at
+ * `success` on GitHub (not failed, rolled back to inactive, or still in progress).
+ */
+export function checkGitHubDeployment(
+  environment: string,
+  sha: string,
+  latest: { id: number; states: string[] } | undefined,
+): { ok: true } | { ok: false; reason: string } {
+  if (!latest) return { ok: false, reason: `GitHub has no deployment of ${sha} in ${environment}` };
+  const state = latest.states[0];
+  if (state !== 'success')
+    return {
+      ok: false,
+      reason: `GitHub's latest deployment of ${sha} in ${environment} (#${latest.id}) is ${state ?? 'without any status'}, not success`,
+    };
+  return { ok: true };
+}

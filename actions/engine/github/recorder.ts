@@ -5,6 +5,7 @@ import {
   deploymentStatusParams,
   describeAttempt,
   finalStates,
+  type listDeploymentsParams,
   type DeploymentFacts,
   type Repository,
 } from './deployments.js';
@@ -16,6 +17,11 @@ export interface GitHubRest {
   ): Promise<{ status: number; data: unknown }>;
   createDeploymentStatus(params: ReturnType<typeof deploymentStatusParams>): Promise<unknown>;
   createCommitStatus(params: ReturnType<typeof commitStatusParams>): Promise<unknown>;
+  listDeployments(params: ReturnType<typeof listDeploymentsParams>): Promise<{ data: Array<{ id: number }> }>;
+  /** The deployment's statuses, newest first. */
+  listDeploymentStatuses(
+    params: Repository & { deployment_id: number },
+  ): Promise<{ data: Array<{ state: string }> }>;
 }
 
 type Permission = 'deployments: write' | 'statuses: write';

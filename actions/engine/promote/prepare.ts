@@ -7,7 +7,7 @@ import type { ReleaseRecord } from '../state/release.js';
 import type { DeployRequest } from '../types/deploy.js';
 import type { RunIdentity } from '../types/run.js';
 import { rollbackTarget } from './gate.js';
-import { verifySource, type SourceEnvironment } from './source.js';
+import { PromotionRefusedError, verifySource, type SourceEnvironment } from './source.js';
 
 export interface Promotion {
   requested: string;
@@ -18,6 +18,8 @@ export interface Promotion {
   composeFileContent: string;
   runMigrations: boolean;
   run: RunIdentity;
+  /** A second gate on GitHub's record: the verdict on the source's (full) sha. */
+  githubGate?: (sha: string) => Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Told the source release once the gate passed (promote-prod's `source-release` output). */
   onVerified?: (release: ReleaseRecord) => void;
 }
@@ -38,6 +40,14 @@ export function preparePromotion(settings: DeploySettings, promotion: Promotion)
       );
     } finally {
       if (sourceExecutor !== executor) await sourceExecutor.close();
+    }
+    if (promotion.githubGate) {
+      const verdict = await promotion.githubGate(release.sha);
+      if (!verdict.ok) throw new PromotionRefusedError(verdict.reason, promotion.environment);
+      log.info(
+        'gate',
+        `GitHub records a successful deployment of ${release.sha} in ${promotion.source.environment}`,
+      );
     }
     log.info(
       'gate',
