@@ -1,7 +1,7 @@
 // What the benchmarks that time whole action processes share: the example's release images, and one
 // `node24 <action>/dist/index.js` process spawned the way a GitHub runner spawns it.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse as parseYaml } from 'yaml';
@@ -178,4 +178,29 @@ export function buildExampleImages(sb, { src, work, sha, tags, buildArgs = [], p
 /** A random 40-hex commit id for a release built only for a benchmark. */
 export function randomSha() {
   return Array.from({ length: 40 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
+}
+
+/**
+ * What a benchmark runs: the working tree, or with `commit` those `paths` of that commit, taken out with
+ * git archive into `work/tree` (immune to a rebuild of dist/ in the working tree meanwhile; not taken
+ * out without `extract`, e.g. when a report is only written again). `dirty`: the working tree's `paths`
+ * differ from HEAD.
+ */
+export function benchSource({ root, commit: asked, paths, work, extract = true }) {
+  const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', asked ?? 'HEAD'], {
+    encoding: 'utf8',
+  }).trim();
+  const dirty =
+    !asked &&
+    execFileSync('git', ['-C', root, 'status', '--porcelain', '--', ...paths], {
+      encoding: 'utf8',
+    }).trim() !== '';
+  if (!asked || !extract) return { commit, dirty, src: root };
+  const src = join(work, 'tree');
+  mkdirSync(src);
+  const archive = execFileSync('git', ['-C', root, 'archive', commit, ...paths], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  execFileSync('tar', ['-x', '-C', src], { input: archive });
+  return { commit, dirty, src };
 }
