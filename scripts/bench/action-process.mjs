@@ -81,15 +81,30 @@ export function spawnAction({
   };
   for (const [name, value] of [...defaults, ...Object.entries(inputs)])
     env[`INPUT_${name.toUpperCase()}`] = value;
+  const startedAt = performance.now() - origin;
+  const child = spawn(node24, [join(src, action, 'dist/index.js')], {
+    cwd: workspace ?? dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = timedExit(child, { origin, children, onLine });
+  onSpawn(child);
+  return exited.then((run) => {
+    const outputs = parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
+    const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
+    rmSync(dir, { recursive: true, force: true });
+    return { ...run, startedAt, outputs, summary };
+  });
+}
+
+/**
+ * Follows a spawned process to its exit: its stdout lines, each with the time it arrived (ms since
+ * `origin`, also passed to `onLine`), and its stderr. `children` holds it while it runs. Resolves with
+ * the exit code, `endedAt`, the lines and stderr.
+ */
+export function timedExit(child, { origin, children, onLine = () => {} }) {
+  children?.add(child);
   return new Promise((done, fail) => {
-    const startedAt = performance.now() - origin;
-    const child = spawn(node24, [join(src, action, 'dist/index.js')], {
-      cwd: workspace ?? dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children?.add(child);
-    onSpawn(child);
     const lines = [];
     let partial = '';
     let stderr = '';
@@ -108,10 +123,7 @@ export function spawnAction({
       children?.delete(child);
       const endedAt = performance.now() - origin;
       if (partial) lines.push({ at: endedAt, line: partial });
-      const outputs = parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
-      const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
-      rmSync(dir, { recursive: true, force: true });
-      done({ code, startedAt, endedAt, lines, stderr, outputs, summary });
+      done({ code, endedAt, lines, stderr });
     });
   });
 }

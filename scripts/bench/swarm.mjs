@@ -32,6 +32,7 @@ import {
   buildExampleImages,
   randomSha,
   spawnAction,
+  timedExit,
 } from './action-process.mjs';
 import {
   loadText,
@@ -266,64 +267,47 @@ echo "stack deploy exit $code"
 exit $code`;
   }
 
-  function byHand(release, origin) {
+  async function byHand(release, origin) {
     const script = byHandScript(release);
-    return new Promise((done, fail) => {
-      const startedAt = performance.now() - origin;
-      const child = spawn(
-        'ssh',
-        [
-          '-i',
-          sb.sshKeyPath,
-          '-p',
-          String(sb.sshPort),
-          '-o',
-          `UserKnownHostsFile=${knownHosts}`,
-          '-o',
-          'StrictHostKeyChecking=yes',
-          '-o',
-          'BatchMode=yes',
-          `${sb.sshUser}@${sb.sshHost}`,
-          script,
-        ],
-        { stdio: ['pipe', 'pipe', 'pipe'] },
-      );
-      children.add(child);
-      child.stdin.end(sb.registryPassword);
-      const lines = [];
-      let partial = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk) => {
-        const at = performance.now() - origin;
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop();
-        for (const line of parts) lines.push({ at, line });
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-      child.on('error', fail);
-      child.on('close', (code) => {
-        children.delete(child);
-        const endedAt = performance.now() - origin;
-        if (partial) lines.push({ at: endedAt, line: partial });
-        // The remote clock's step marks: each step lasts until the next mark.
-        const marks = lines
-          .map((l) => /^step (\S+) (\d+)$/.exec(l.line))
-          .filter(Boolean)
-          .map((m) => ({ name: m[1], at: Number(m[2]) }));
-        const steps = {};
-        for (let i = 0; i + 1 < marks.length; i++) steps[marks[i].name] = marks[i + 1].at - marks[i].at;
-        const stackCode = /^stack deploy exit (\d+)$/m.exec(lines.map((l) => l.line).join('\n'))?.[1];
-        done({
-          code,
-          stackDeployCode: stackCode === undefined ? undefined : Number(stackCode),
-          startedAt,
-          endedAt,
-          lines,
-          stderr,
-          steps,
-        });
-      });
-    });
+    const startedAt = performance.now() - origin;
+    const child = spawn(
+      'ssh',
+      [
+        '-i',
+        sb.sshKeyPath,
+        '-p',
+        String(sb.sshPort),
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        `${sb.sshUser}@${sb.sshHost}`,
+        script,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const exited = timedExit(child, { origin, children });
+    child.stdin.end(sb.registryPassword);
+    const { code, endedAt, lines, stderr } = await exited;
+    // The remote clock's step marks: each step lasts until the next mark.
+    const marks = lines
+      .map((l) => /^step (\S+) (\d+)$/.exec(l.line))
+      .filter(Boolean)
+      .map((m) => ({ name: m[1], at: Number(m[2]) }));
+    const steps = {};
+    for (let i = 0; i + 1 < marks.length; i++) steps[marks[i].name] = marks[i + 1].at - marks[i].at;
+    const stackCode = /^stack deploy exit (\d+)$/m.exec(lines.map((l) => l.line).join('\n'))?.[1];
+    return {
+      code,
+      stackDeployCode: stackCode === undefined ? undefined : Number(stackCode),
+      startedAt,
+      endedAt,
+      lines,
+      stderr,
+      steps,
+    };
   }
 
   // -------------------------------------------------------------------------------------------------------
