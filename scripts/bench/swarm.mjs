@@ -25,7 +25,13 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, onHost as onSandboxHost, readSandbox, repoRoot as root } from '../harness/index.mjs';
+import {
+  freePort,
+  onHost as onSandboxHost,
+  readSandbox,
+  repoRoot as root,
+  sandboxSshArgs,
+} from '../harness/index.mjs';
 import {
   actionDefaults,
   benchSource,
@@ -270,24 +276,7 @@ exit $code`;
   async function byHand(release, origin) {
     const script = byHandScript(release);
     const startedAt = performance.now() - origin;
-    const child = spawn(
-      'ssh',
-      [
-        '-i',
-        sb.sshKeyPath,
-        '-p',
-        String(sb.sshPort),
-        '-o',
-        `UserKnownHostsFile=${knownHosts}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        'BatchMode=yes',
-        `${sb.sshUser}@${sb.sshHost}`,
-        script,
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const child = spawn('ssh', sandboxSshArgs(sb, knownHosts, script), { stdio: ['pipe', 'pipe', 'pipe'] });
     const exited = timedExit(child, { origin, children });
     child.stdin.end(sb.registryPassword);
     const { code, endedAt, lines, stderr } = await exited;
