@@ -1,7 +1,7 @@
 // What the benchmarks that time whole action processes share: the example's release images, and one
 // `node24 <action>/dist/index.js` process spawned the way a GitHub runner spawns it.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse as parseYaml } from 'yaml';
@@ -81,15 +81,30 @@ export function spawnAction({
   };
   for (const [name, value] of [...defaults, ...Object.entries(inputs)])
     env[`INPUT_${name.toUpperCase()}`] = value;
+  const startedAt = performance.now() - origin;
+  const child = spawn(node24, [join(src, action, 'dist/index.js')], {
+    cwd: workspace ?? dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = timedExit(child, { origin, children, onLine });
+  onSpawn(child);
+  return exited.then((run) => {
+    const outputs = parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
+    const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
+    rmSync(dir, { recursive: true, force: true });
+    return { ...run, startedAt, outputs, summary };
+  });
+}
+
+/**
+ * Follows a spawned process to its exit: its stdout lines, each with the time it arrived (ms since
+ * `origin`, also passed to `onLine`), and its stderr. `children` holds it while it runs. Resolves with
+ * the exit code, `endedAt`, the lines and stderr.
+ */
+export function timedExit(child, { origin, children, onLine = () => {} }) {
+  children?.add(child);
   return new Promise((done, fail) => {
-    const startedAt = performance.now() - origin;
-    const child = spawn(node24, [join(src, action, 'dist/index.js')], {
-      cwd: workspace ?? dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children?.add(child);
-    onSpawn(child);
     const lines = [];
     let partial = '';
     let stderr = '';
@@ -108,10 +123,7 @@ export function spawnAction({
       children?.delete(child);
       const endedAt = performance.now() - origin;
       if (partial) lines.push({ at: endedAt, line: partial });
-      const outputs = parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8'));
-      const summary = readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8');
-      rmSync(dir, { recursive: true, force: true });
-      done({ code, startedAt, endedAt, lines, stderr, outputs, summary });
+      done({ code, endedAt, lines, stderr });
     });
   });
 }
@@ -178,4 +190,29 @@ export function buildExampleImages(sb, { src, work, sha, tags, buildArgs = [], p
 /** A random 40-hex commit id for a release built only for a benchmark. */
 export function randomSha() {
   return Array.from({ length: 40 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
+}
+
+/**
+ * What a benchmark runs: the working tree, or with `commit` those `paths` of that commit, taken out with
+ * git archive into `work/tree` (immune to a rebuild of dist/ in the working tree meanwhile; not taken
+ * out without `extract`, e.g. when a report is only written again). `dirty`: the working tree's `paths`
+ * differ from HEAD.
+ */
+export function benchSource({ root, commit: asked, paths, work, extract = true }) {
+  const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', asked ?? 'HEAD'], {
+    encoding: 'utf8',
+  }).trim();
+  const dirty =
+    !asked &&
+    execFileSync('git', ['-C', root, 'status', '--porcelain', '--', ...paths], {
+      encoding: 'utf8',
+    }).trim() !== '';
+  if (!asked || !extract) return { commit, dirty, src: root };
+  const src = join(work, 'tree');
+  mkdirSync(src);
+  const archive = execFileSync('git', ['-C', root, 'archive', commit, ...paths], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  execFileSync('tar', ['-x', '-C', src], { input: archive });
+  return { commit, dirty, src };
 }

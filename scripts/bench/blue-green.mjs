@@ -25,7 +25,24 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { freePort, onHost as onSandboxHost, readSandbox, repoRoot as root } from '../harness/index.mjs';
-import { actionDefaults, buildExampleImages, randomSha, spawnAction } from './action-process.mjs';
+import {
+  actionDefaults,
+  benchSource,
+  buildExampleImages,
+  randomSha,
+  spawnAction,
+} from './action-process.mjs';
+import {
+  loadText,
+  log,
+  median,
+  ms,
+  percentile,
+  shellQuote,
+  sleep,
+  spread,
+  writeKeepingFindings,
+} from './report.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,34 +80,14 @@ if (!sb.proxyImage) throw new Error('scripts/sandbox env did not print SANDBOX_P
 const unique = `bench-bg-${process.pid}`;
 const work = mkdtempSync(join(tmpdir(), 'bench-blue-green-'));
 // What runs: the working tree, or with --commit the bundles, action.yml files and examples/hello of that
-// commit (taken out with git archive: immune to a rebuild of dist/ in the working tree meanwhile).
-const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', args.commit ?? 'HEAD'], {
-  encoding: 'utf8',
-}).trim();
-const dirty =
-  !args.commit &&
-  execFileSync(
-    'git',
-    ['-C', root, 'status', '--porcelain', '--', 'deploy-staging', 'promote-prod', 'examples/hello'],
-    { encoding: 'utf8' },
-  ).trim() !== '';
-let src = root;
-if (args.commit && !replay) {
-  src = join(work, 'tree');
-  mkdirSync(src);
-  const archive = execFileSync(
-    'git',
-    ['-C', root, 'archive', commit, 'deploy-staging', 'promote-prod', 'examples/hello'],
-    {
-      maxBuffer: 256 * 1024 * 1024,
-    },
-  );
-  execFileSync('tar', ['-x', '-C', src], { input: archive });
-}
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-const log = (text) => process.stderr.write(`${text}\n`);
-const loadText = (values = loadavg()) => values.map((value) => value.toFixed(2)).join(' / ');
-const shellQuote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
+// commit.
+const { commit, dirty, src } = benchSource({
+  root,
+  commit: args.commit,
+  paths: ['deploy-staging', 'promote-prod', 'examples/hello'],
+  work,
+  extract: !replay,
+});
 
 const onHost = (script) => onSandboxHost(sb, script);
 
@@ -259,9 +256,6 @@ function startLoad(port, path, { rate: perSecond, connections: sockets, timeoutM
   loads.add(load);
   return load;
 }
-
-const percentile = (sorted, q) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN;
 
 function summarise(outcomes, seconds) {
   const ok = outcomes.filter((o) => o.status >= 200 && o.status < 300);
@@ -732,27 +726,6 @@ async function measure() {
 
 // ---------------------------------------------------------------------------------------------------------
 // The report.
-const median = (values) => {
-  const sorted = values.filter((v) => v !== undefined && !Number.isNaN(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return undefined;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
-const ms = (value) =>
-  value === undefined || Number.isNaN(value)
-    ? '—'
-    : value >= 10_000
-      ? `${(value / 1000).toFixed(1)} s`
-      : value >= 100
-        ? `${Math.round(value)} ms`
-        : `${value.toFixed(1)} ms`;
-const spread = (values, format = ms) => {
-  const defined = values.filter((v) => v !== undefined && !Number.isNaN(v));
-  if (defined.length === 0) return '—';
-  const m = format(median(defined));
-  if (defined.length === 1) return m;
-  return `${m} (${format(Math.min(...defined))} – ${format(Math.max(...defined))})`;
-};
 const count = (value) => String(Math.round(value));
 const windowsText = (load) =>
   load.windows.length === 0 ? '—' : load.windows.map((w) => ms(w.to - w.from)).join(' + ');
@@ -939,14 +912,6 @@ ${meta.command}
 `;
 const out = resolve(args.out);
 mkdirSync(join(out, '..'), { recursive: true });
-// A hand-written "## Findings" section at the end of the previous report is kept.
-let previous = '';
-try {
-  previous = readFileSync(out, 'utf8');
-} catch {
-  // no previous report
-}
-const findings = previous.indexOf('\n## Findings');
-writeFileSync(out, findings < 0 ? report : `${report}${previous.slice(findings + 1)}`);
+writeKeepingFindings(out, report);
 console.log(report);
 log(`${replay ? '' : `raw records: ${rawFile}; `}report: ${out}`);

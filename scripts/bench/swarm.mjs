@@ -25,8 +25,32 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, onHost as onSandboxHost, readSandbox, repoRoot as root } from '../harness/index.mjs';
-import { actionDefaults, buildExampleImages, randomSha, spawnAction } from './action-process.mjs';
+import {
+  freePort,
+  onHost as onSandboxHost,
+  readSandbox,
+  repoRoot as root,
+  sandboxSshArgs,
+} from '../harness/index.mjs';
+import {
+  actionDefaults,
+  benchSource,
+  buildExampleImages,
+  randomSha,
+  spawnAction,
+  timedExit,
+} from './action-process.mjs';
+import {
+  loadText,
+  log,
+  median,
+  ms,
+  percentile,
+  shellQuote,
+  sleep,
+  spread,
+  writeKeepingFindings,
+} from './report.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,11 +71,6 @@ const requests = Number(args.requests);
 const connections = Number(args.connections);
 for (const [name, value] of Object.entries({ rounds, rate, requests, connections }))
   if (!(Number.isInteger(value) && value > 0)) throw new Error(`--${name} must be a whole number above 0`);
-
-const log = (text) => process.stderr.write(`${text}\n`);
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-const loadText = (values = loadavg()) => values.map((value) => value.toFixed(2)).join(' / ');
-const shellQuote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
 
 const scenarios = [
   { key: 'update', side: 'action', label: 'action update' },
@@ -94,25 +113,13 @@ async function measure() {
   writeFileSync(knownHosts, `${sb.knownHosts}\n`);
   const proxyPort = await freePort();
 
-  // What runs: the working tree, or with --commit the bundle, action.yml and examples/hello of that commit
-  // (taken out with git archive: immune to a rebuild of dist/ in the working tree meanwhile).
-  const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', args.commit ?? 'HEAD'], {
-    encoding: 'utf8',
-  }).trim();
-  const dirty =
-    !args.commit &&
-    execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'deploy-staging', 'examples/hello'], {
-      encoding: 'utf8',
-    }).trim() !== '';
-  let src = root;
-  if (args.commit) {
-    src = join(work, 'tree');
-    mkdirSync(src);
-    const archive = execFileSync('git', ['-C', root, 'archive', commit, 'deploy-staging', 'examples/hello'], {
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    execFileSync('tar', ['-x', '-C', src], { input: archive });
-  }
+  // What runs: the working tree, or with --commit the bundle, action.yml and examples/hello of that commit.
+  const { commit, dirty, src } = benchSource({
+    root,
+    commit: args.commit,
+    paths: ['deploy-staging', 'examples/hello'],
+    work,
+  });
   const onHost = (script) => onSandboxHost(sb, script);
 
   let cleanedUp = false;
@@ -266,64 +273,30 @@ echo "stack deploy exit $code"
 exit $code`;
   }
 
-  function byHand(release, origin) {
+  async function byHand(release, origin) {
     const script = byHandScript(release);
-    return new Promise((done, fail) => {
-      const startedAt = performance.now() - origin;
-      const child = spawn(
-        'ssh',
-        [
-          '-i',
-          sb.sshKeyPath,
-          '-p',
-          String(sb.sshPort),
-          '-o',
-          `UserKnownHostsFile=${knownHosts}`,
-          '-o',
-          'StrictHostKeyChecking=yes',
-          '-o',
-          'BatchMode=yes',
-          `${sb.sshUser}@${sb.sshHost}`,
-          script,
-        ],
-        { stdio: ['pipe', 'pipe', 'pipe'] },
-      );
-      children.add(child);
-      child.stdin.end(sb.registryPassword);
-      const lines = [];
-      let partial = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk) => {
-        const at = performance.now() - origin;
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop();
-        for (const line of parts) lines.push({ at, line });
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-      child.on('error', fail);
-      child.on('close', (code) => {
-        children.delete(child);
-        const endedAt = performance.now() - origin;
-        if (partial) lines.push({ at: endedAt, line: partial });
-        // The remote clock's step marks: each step lasts until the next mark.
-        const marks = lines
-          .map((l) => /^step (\S+) (\d+)$/.exec(l.line))
-          .filter(Boolean)
-          .map((m) => ({ name: m[1], at: Number(m[2]) }));
-        const steps = {};
-        for (let i = 0; i + 1 < marks.length; i++) steps[marks[i].name] = marks[i + 1].at - marks[i].at;
-        const stackCode = /^stack deploy exit (\d+)$/m.exec(lines.map((l) => l.line).join('\n'))?.[1];
-        done({
-          code,
-          stackDeployCode: stackCode === undefined ? undefined : Number(stackCode),
-          startedAt,
-          endedAt,
-          lines,
-          stderr,
-          steps,
-        });
-      });
-    });
+    const startedAt = performance.now() - origin;
+    const child = spawn('ssh', sandboxSshArgs(sb, knownHosts, script), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = timedExit(child, { origin, children });
+    child.stdin.end(sb.registryPassword);
+    const { code, endedAt, lines, stderr } = await exited;
+    // The remote clock's step marks: each step lasts until the next mark.
+    const marks = lines
+      .map((l) => /^step (\S+) (\d+)$/.exec(l.line))
+      .filter(Boolean)
+      .map((m) => ({ name: m[1], at: Number(m[2]) }));
+    const steps = {};
+    for (let i = 0; i + 1 < marks.length; i++) steps[marks[i].name] = marks[i + 1].at - marks[i].at;
+    const stackCode = /^stack deploy exit (\d+)$/m.exec(lines.map((l) => l.line).join('\n'))?.[1];
+    return {
+      code,
+      stackDeployCode: stackCode === undefined ? undefined : Number(stackCode),
+      startedAt,
+      endedAt,
+      lines,
+      stderr,
+      steps,
+    };
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -629,9 +602,6 @@ function keptLines(lines) {
   return kept.map((l) => `${(l.at / 1000).toFixed(3)} ${l.line}${l.repeats > 1 ? ` (×${l.repeats})` : ''}`);
 }
 
-const percentile = (sorted, q) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN;
-
 function summarise(results, answers, errors, perClient) {
   const ok = answers.filter((a) => a.status >= 200 && a.status < 300);
   const failures = [
@@ -691,28 +661,7 @@ function summarise(results, answers, errors, perClient) {
 // ---------------------------------------------------------------------------------------------------------
 // The report.
 function writeReport(records, meta) {
-  const median = (values) => {
-    const sorted = values.filter((v) => v !== undefined && !Number.isNaN(v)).sort((a, b) => a - b);
-    if (sorted.length === 0) return undefined;
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  };
-  const ms = (value) =>
-    value === undefined || Number.isNaN(value)
-      ? '—'
-      : value >= 10_000
-        ? `${(value / 1000).toFixed(1)} s`
-        : value >= 100
-          ? `${Math.round(value)} ms`
-          : `${value.toFixed(1)} ms`;
   const s = (value) => (value === undefined ? '—' : `${(value / 1000).toFixed(1)} s`);
-  const spread = (values, format = ms) => {
-    const defined = values.filter((v) => v !== undefined && !Number.isNaN(v));
-    if (defined.length === 0) return '—';
-    const m = format(median(defined));
-    if (defined.length === 1) return m;
-    return `${m} (${format(Math.min(...defined))} – ${format(Math.max(...defined))})`;
-  };
   const sum = (values) => values.reduce((a, b) => a + b, 0);
   const codes = (values) => {
     const counts = {};
@@ -940,15 +889,7 @@ ${m.command}
 `;
   const out = resolve(args.out);
   mkdirSync(join(out, '..'), { recursive: true });
-  // A hand-written "## Findings" section at the end of the previous report is kept.
-  let previous = '';
-  try {
-    previous = readFileSync(out, 'utf8');
-  } catch {
-    // no previous report
-  }
-  const findings = previous.indexOf('\n## Findings');
-  writeFileSync(out, findings < 0 ? report : `${report}\n${previous.slice(findings + 1)}`);
+  writeKeepingFindings(out, report, '\n');
   log(`report: ${out}`);
 
   // A few lines for docs/BENCHMARKS.md, on stdout.

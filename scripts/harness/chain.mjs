@@ -98,30 +98,38 @@ export function freePort() {
 
 const shellQuote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
 
+/**
+ * `ssh` arguments that run `command` as the deploy user on the sandbox host: key auth only, the host key
+ * checked against `knownHostsFile` (a file holding the sandbox's known_hosts line).
+ */
+export function sandboxSshArgs(sb, knownHostsFile, command) {
+  return [
+    '-i',
+    sb.sshKeyPath,
+    '-p',
+    String(sb.sshPort),
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    `${sb.sshUser}@${sb.sshHost}`,
+    command,
+  ];
+}
+
 /** Runs a script as the deploy user on the sandbox host, over SSH with the host key checked. */
 export function onHost(sb, script, args = []) {
   const dir = mkdtempSync(join(tmpdir(), 'deployer-ssh-'));
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `${sb.knownHosts}\n`);
   try {
-    return execFileSync(
-      'ssh',
-      [
-        '-i',
-        sb.sshKeyPath,
-        '-p',
-        String(sb.sshPort),
-        '-o',
-        `UserKnownHostsFile=${knownHosts}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        '-o',
-        'BatchMode=yes',
-        `${sb.sshUser}@${sb.sshHost}`,
-        `sh -s -- ${args.map(shellQuote).join(' ')}`,
-      ],
-      { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    return execFileSync('ssh', sandboxSshArgs(sb, knownHosts, `sh -s -- ${args.map(shellQuote).join(' ')}`), {
+      input: script,
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

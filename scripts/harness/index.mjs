@@ -17,6 +17,7 @@ export {
   onHost,
   planChain,
   prepareEnvironment,
+  sandboxSshArgs,
   projectName,
   readDemoState,
   readSandbox,

@@ -235,6 +235,8 @@ describe('target: swarm on a single-node Swarm (the sandbox engine), through the
       status: 'failed',
       migration: 'failed',
     });
+    // Swarm's own word on the job's task, besides its logs.
+    expect(state.history[0]!.reason).toMatch(/Swarm: task: non-zero exit \(\d+\)/);
     expect(state.current?.sha).toBe(releaseB.sha);
   });
 

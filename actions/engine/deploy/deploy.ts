@@ -120,6 +120,7 @@ class Deployment {
   private readonly lease: Lease;
   private readonly fence: Fence;
   private readonly migratorName: string;
+  private migratorRun: Migrator | undefined;
   private now: () => Date;
   private phase: Phase = 'starting';
   private migration: Migration = 'not-run';
@@ -543,8 +544,9 @@ class Deployment {
     });
   }
 
+  /** This deploy's migrator run, made once: it remembers what it learnt (Swarm: the job's error) for the record. */
   private migrator(): Migrator {
-    return (
+    this.migratorRun ??=
       this.strategy.migrator?.(this.migratorName) ??
       new ContainerMigrator(
         this.link,
@@ -553,8 +555,8 @@ class Deployment {
         this.request.target.services.migrator,
         this.migratorName,
         this.releaseDir,
-      )
-    );
+      );
+    return this.migratorRun;
   }
 
   private async finishMigration(exitCode: number, { removeLater = false } = {}): Promise<void> {

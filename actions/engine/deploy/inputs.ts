@@ -126,8 +126,7 @@ export function readDeploySettings(source: InputSource, workspace: string) {
     );
   // Blue-green asks readiness of the new container itself (ready-path); the proxy is the default
   // public endpoint.
-  // On Swarm, readiness is the services' healthchecks as Swarm sees them; an HTTP endpoint is an extra check.
-  const byContainer = values['ready-check'] === 'container' || swarmTarget;
+  const byContainer = values['ready-check'] === 'container';
   if (byContainer && blueGreen)
     throw new InputError(
       'ready-check',
@@ -137,7 +136,8 @@ export function readDeploySettings(source: InputSource, workspace: string) {
     byContainer && !swarmTarget
       ? undefined
       : readEndpoint(DEPLOY_ENDPOINT_INPUTS, source, appPort || (blueGreen ? proxyPort : 0));
-  if (!endpoint && !byContainer)
+  // On Swarm, readiness is the services' healthchecks as Swarm sees them; an HTTP endpoint is an extra check.
+  if (!endpoint && !byContainer && !swarmTarget)
     throw new InputError(
       'ready-port',
       'is required (or ready-url, or app-host-port): the port on the host where the app answers readiness; or ready-check: container for an app without HTTP (a worker)',

@@ -187,7 +187,7 @@ export function serviceProgress(
   tasks: SwarmTask[],
   wanted: WantedSpec,
 ): ServiceProgress {
-  const update = service.update && service.update.startedAt >= wanted.since ? service.update : undefined;
+  const update = updateSince(service, wanted.since);
   if (update && FAILED_UPDATE.test(update.state))
     return {
       kind: 'failed',
@@ -235,6 +235,14 @@ export function restoredProgress(
   return running.all
     ? { kind: 'converged' }
     : { kind: 'waiting', detail: `${service.name}: ${running.detail}` };
+}
+
+/**
+ * The service's update status when an update started at or after `since` (the manager's clock at the
+ * deploy); an older one was left by an earlier update and says nothing about this deploy.
+ */
+export function updateSince(service: SwarmService, since: number): UpdateStatus | undefined {
+  return service.update && service.update.startedAt >= since ? service.update : undefined;
 }
 
 /** The latest task that failed, in a few words: what a user needs when a deploy does not converge. */

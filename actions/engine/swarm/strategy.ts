@@ -11,6 +11,7 @@ import {
   restoredProgress,
   serviceProgress,
   taskNamedBy,
+  updateSince,
   type ServiceProgress,
   type StackView,
   type SwarmService,
@@ -157,8 +158,7 @@ export class SwarmStrategy implements SwitchStrategy {
         continue;
       }
       // Swarm already puts a failed service back by itself (its spec reverts as the rollback starts).
-      const swarmRollsBack =
-        service.update?.state.startsWith('rollback') && service.update.startedAt >= (this.since ?? 0);
+      const swarmRollsBack = updateSince(service, this.since ?? 0)?.state.startsWith('rollback');
       if (swarmRollsBack) reverting.push(earlier);
       else if (earlier.spec !== service.spec) {
         reverting.push(earlier);
