@@ -2,7 +2,7 @@
 // api.github.com and checks every request against GitHub's OpenAPI description.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployInputs } from '../support/deploy.js';
-import { startGitHubApi, type GitHubApi } from '../support/github-api.js';
+import { startGitHubApi, type GitHubApi } from '../../scripts/harness/github-api.mjs';
 import { HostFixture } from '../support/host.js';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
 import { freePort } from '../support/ports.js';

@@ -1,8 +1,8 @@
-// The GitHub REST API stand-in (test/support/github-api.ts): GitHub's behaviour for deployments and
+// The GitHub REST API stand-in (scripts/harness/github-api.mjs): GitHub's behaviour for deployments and
 // statuses, and a violation for every request its OpenAPI description would not allow.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getOctokit } from '@actions/github';
-import { startGitHubApi, type GitHubApi } from '../support/github-api.js';
+import { startGitHubApi, type GitHubApi } from '../../scripts/harness/github-api.mjs';
 
 const TOKEN = 'ghs_mocktoken';
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -212,5 +212,25 @@ describe('the GitHub API mock', { timeout: 30_000 }, () => {
       `GET ${REPO}/deployments: no Authorization header`,
     ]);
     expect(api.requests.map((r) => r.status)).toEqual([401, 401, 200]);
+  });
+
+  it("answers a granted token's calls by its job's permissions, GitHub's 403 beyond them", async () => {
+    api.grant('ghs_job1', { contents: 'read', deployments: 'write' });
+    api.grant('ghs_job2', 'read-all');
+    const created = await call('POST', `${REPO}/deployments`, { ref: SHA }, 'token ghs_job1');
+    expect(created.status).toBe(201);
+    const status = await call(
+      'POST',
+      `${REPO}/statuses/${SHA}`,
+      { state: 'success', context: 'deployer/staging' },
+      'token ghs_job1',
+    );
+    expect(status).toMatchObject({ status: 403, body: { message: 'Resource not accessible by integration' } });
+    expect((await call('GET', `${REPO}/deployments`, undefined, 'token ghs_job2')).status).toBe(200);
+    expect((await call('POST', `${REPO}/deployments`, { ref: SHA }, 'token ghs_job2')).status).toBe(403);
+    expect((await call('GET', `${REPO}/deployments`, undefined, 'token ghs_unknown')).status).toBe(401);
+    expect(api.deployments).toHaveLength(1);
+    expect(api.statuses.get(SHA)).toBeUndefined();
+    expect(api.violations).toEqual([`GET ${REPO}/deployments: the Authorization header has the wrong token`]);
   });
 });

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { githubRest } from '../../actions/engine/github/client.js';
 import { GitHubDeploymentRecorder } from '../../actions/engine/github/recorder.js';
 import type { ReleaseRecord } from '../../actions/engine/state/release.js';
-import { startGitHubApi, type GitHubApi } from '../support/github-api.js';
+import { startGitHubApi, type GitHubApi } from '../../scripts/harness/github-api.mjs';
 
 const TOKEN = 'ghs_recordertest0000';
 const SHA = 'a'.repeat(40);

@@ -2,151 +2,10 @@
 // OpenAPI description (@octokit/openapi); deployments, deployment statuses and commit statuses behave
 // as on GitHub, every other valid route answers 501. Tests assert `violations` is empty.
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-  authorization?: string;
-  operationId?: string;
-  /** The status the mock answered with. */
-  status?: number;
-}
-
-export type DeploymentState =
-  'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
-export type CommitState = 'error' | 'failure' | 'pending' | 'success';
-
-/** The user GITHUB_TOKEN acts as. */
-export type Actor = ReturnType<typeof actor>;
-
-export interface Deployment {
-  url: string;
-  id: number;
-  node_id: string;
-  sha: string;
-  ref: string;
-  task: string;
-  payload: Record<string, unknown> | string;
-  original_environment: string;
-  environment: string;
-  description: string | null;
-  creator: Actor;
-  created_at: string;
-  updated_at: string;
-  statuses_url: string;
-  repository_url: string;
-  transient_environment: boolean;
-  production_environment: boolean;
-  performed_via_github_app: null;
-}
-
-export interface DeploymentStatus {
-  url: string;
-  id: number;
-  node_id: string;
-  state: DeploymentState;
-  creator: Actor;
-  description: string;
-  environment: string;
-  target_url: string;
-  created_at: string;
-  updated_at: string;
-  deployment_url: string;
-  repository_url: string;
-  environment_url: string;
-  log_url: string;
-  performed_via_github_app: null;
-}
-
-export interface CommitStatus {
-  url: string;
-  avatar_url: string | null;
-  id: number;
-  node_id: string;
-  state: CommitState;
-  description: string | null;
-  target_url: string | null;
-  context: string;
-  created_at: string;
-  updated_at: string;
-  creator: Actor;
-}
-
-/** A deployment as stored, with its statuses oldest first. */
-export interface StoredDeployment {
-  owner: string;
-  repo: string;
-  deployment: Deployment;
-  statuses: DeploymentStatus[];
-}
-
-export interface GitHubApi {
-  /** http://127.0.0.1:<port>, the value for GITHUB_API_URL. */
-  url: string;
-  requests: RecordedRequest[];
-  /** Every way a request did not match the OpenAPI description, or the mock's answer did not. */
-  violations: string[];
-  /** In creation order. */
-  deployments: StoredDeployment[];
-  /** Commit statuses by sha, oldest first. */
-  statuses: Map<string, CommitStatus[]>;
-  /** Answers these operations with GitHub's 403 for a token lacking the permission. */
-  forbid(operationIds: string[]): void;
-  close(): Promise<void>;
-}
-
-type Schema = Record<string, unknown>;
-interface Parameter {
-  name: string;
-  in: string;
-  required?: boolean;
-  schema?: Schema;
-  'x-multi-segment'?: boolean;
-}
-interface Operation {
-  operationId: string;
-  parameters?: Parameter[];
-  requestBody?: { required?: boolean; content: Record<string, { schema?: Schema }> };
-  responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
-  externalDocs?: { url: string };
-}
-interface Route {
-  method: string;
-  pattern: RegExp;
-  names: string[];
-  literal: number;
-  multi: number;
-  operation: Operation;
-}
-interface Validators {
-  path: ValidateFunction;
-  query: ValidateFunction;
-  body?: ValidateFunction;
-  responses: Map<string, ValidateFunction | undefined>;
-}
-
-interface Call {
-  owner: string;
-  repo: string;
-  params: Record<string, unknown>;
-  query: Record<string, unknown>;
-  body: Record<string, unknown>;
-  /** The request's URL, for Link headers. */
-  href: URL;
-  docs: string;
-}
-interface Answer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
 
 const OPENAPI = createRequire(import.meta.url).resolve(
   '@octokit/openapi/generated/api.github.com.deref.json',
@@ -155,15 +14,36 @@ const SHA = /^[0-9a-f]{40}$/i;
 const FAKE_SHA = 'a5f0c4b2e8d1f3a7b9c6d4e2f0a8b7c5d3e1f9a6';
 const DOCS = 'https://docs.github.com/rest';
 
-let routes: Promise<Route[]> | undefined;
+/**
+ * The GITHUB_TOKEN permission each implemented operation needs (docs.github.com, "Permissions required for
+ * GitHub Apps"): a token granted with `grant()` gets GitHub's 403 without it.
+ */
+const REQUIRED_PERMISSION = {
+  'repos/create-deployment': ['deployments', 'write'],
+  'repos/create-deployment-status': ['deployments', 'write'],
+  'repos/list-deployments': ['deployments', 'read'],
+  'repos/get-deployment': ['deployments', 'read'],
+  'repos/list-deployment-statuses': ['deployments', 'read'],
+  'repos/create-commit-status': ['statuses', 'write'],
+  'repos/list-commit-statuses-for-ref': ['statuses', 'read'],
+  'repos/get-combined-status-for-ref': ['statuses', 'read'],
+};
+const LEVEL = { none: 0, read: 1, write: 2 };
+
+/** Whether a workflow's `permissions` (an object, `read-all`, `write-all` or `{}`) allow `scope: level`. */
+export function permits(permissions, scope, level) {
+  const granted =
+    permissions === 'write-all' ? 'write' : permissions === 'read-all' ? 'read' : permissions?.[scope];
+  return (LEVEL[granted] ?? 0) >= LEVEL[level];
+}
+
+let routes;
 
 /** The OpenAPI operations, most specific path first; read once per process (the file is 70 MB). */
-function loadRoutes(): Promise<Route[]> {
+function loadRoutes() {
   return (routes ??= (async () => {
-    const doc = JSON.parse(await readFile(OPENAPI, 'utf8')) as {
-      paths: Record<string, Record<string, Operation>>;
-    };
-    const list: Route[] = [];
+    const doc = JSON.parse(await readFile(OPENAPI, 'utf8'));
+    const list = [];
     for (const [template, item] of Object.entries(doc.paths))
       for (const [method, operation] of Object.entries(item))
         if (operation?.operationId) list.push(route(method.toUpperCase(), template, operation));
@@ -171,12 +51,12 @@ function loadRoutes(): Promise<Route[]> {
   })());
 }
 
-function route(method: string, template: string, operation: Operation): Route {
+function route(method, template, operation) {
   // `x-multi-segment` parameters (ref, path, branch…) may contain slashes.
   const multi = new Set(
     (operation.parameters ?? []).filter((p) => p.in === 'path' && p['x-multi-segment']).map((p) => p.name),
   );
-  const names: string[] = [];
+  const names = [];
   const source = template
     .split(/(\{[^}]+\})/)
     .map((part) => {
@@ -197,17 +77,16 @@ function route(method: string, template: string, operation: Operation): Route {
 }
 
 /** OpenAPI 3.0 schema → JSON Schema ajv understands: `nullable` becomes a null type, annotations go. */
-function toJsonSchema(schema: unknown): unknown {
+function toJsonSchema(schema) {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return schema;
-  const source = schema as Schema;
-  let out: Schema = {};
+  const source = schema;
+  let out = {};
   for (const [key, value] of Object.entries(source)) {
     if (DROPPED.has(key) || key.startsWith('x-')) continue;
-    if (key === 'properties') out[key] = mapValues(value as Schema, toJsonSchema);
+    if (key === 'properties') out[key] = mapValues(value, toJsonSchema);
     else if (key === 'items' || key === 'additionalProperties' || key === 'not')
       out[key] = toJsonSchema(value);
-    else if (key === 'allOf' || key === 'anyOf' || key === 'oneOf')
-      out[key] = (value as unknown[]).map(toJsonSchema);
+    else if (key === 'allOf' || key === 'anyOf' || key === 'oneOf') out[key] = value.map(toJsonSchema);
     else out[key] = value;
   }
   // GitHub sends these fields' documented default "" (deployment status target_url, log_url…),
@@ -236,26 +115,26 @@ const DROPPED = new Set([
   'writeOnly',
 ]);
 
-function mapValues(record: Schema, map: (value: unknown) => unknown): Schema {
+function mapValues(record, map) {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
 }
 
-function makeAjv(coerceTypes: false | 'array'): Ajv {
+function makeAjv(coerceTypes) {
   const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes, logger: false });
   // ajv-formats is CommonJS: its default import is the module object in TypeScript's eyes.
-  (addFormats as unknown as typeof addFormats.default)(ajv);
+  addFormats(ajv);
   ajv.addFormat('repo.nwo', /^[^/]+\/[^/]+$/);
   return ajv;
 }
 
-let ajvs: { params: Ajv; data: Ajv } | undefined;
-const compiled = new WeakMap<Operation, Validators>();
+let ajvs;
+const compiled = new WeakMap();
 
-function validators(operation: Operation): Validators {
+function validators(operation) {
   let found = compiled.get(operation);
   if (found) return found;
   ajvs ??= { params: makeAjv('array'), data: makeAjv(false) };
-  const params = (where: string): Schema => {
+  const params = (where) => {
     const list = (operation.parameters ?? []).filter((p) => p.in === where);
     return {
       type: 'object',
@@ -264,7 +143,7 @@ function validators(operation: Operation): Validators {
       additionalProperties: false,
     };
   };
-  const body = toJsonSchema(operation.requestBody?.content['application/json']?.schema) as Schema | undefined;
+  const body = toJsonSchema(operation.requestBody?.content['application/json']?.schema);
   // Stricter than the description: GitHub ignores unknown fields, which are usually a typo.
   if (body?.type === 'object' && body.properties && body.additionalProperties === undefined)
     body.additionalProperties = false;
@@ -278,22 +157,22 @@ function validators(operation: Operation): Validators {
   return found;
 }
 
-function responseValidator(operation: Operation, status: number): ValidateFunction | undefined {
+function responseValidator(operation, status) {
   const all = validators(operation).responses;
   const key = String(status);
   if (!all.has(key)) {
     const schema = operation.responses[key]?.content?.['application/json']?.schema;
-    all.set(key, schema && ajvs?.data.compile(toJsonSchema(schema) as Schema));
+    all.set(key, schema && ajvs?.data.compile(toJsonSchema(schema)));
   }
   return all.get(key);
 }
 
-function describe(where: string, errors: ErrorObject[] | null | undefined): string[] {
+function describe(where, errors) {
   return (errors ?? []).map((error) => {
-    const params = error.params as Record<string, unknown>;
+    const params = error.params;
     const detail =
       error.keyword === 'enum'
-        ? `: ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
+        ? `: ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
         : error.keyword === 'additionalProperties'
           ? `: ${String(params.additionalProperty)}`
           : '';
@@ -301,15 +180,15 @@ function describe(where: string, errors: ErrorObject[] | null | undefined): stri
   });
 }
 
-function timestamp(): string {
+function timestamp() {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-function nodeId(prefix: string, id: number): string {
+function nodeId(prefix, id) {
   return `${prefix}_${Buffer.from(`mock:${prefix}:${id}`).toString('base64url')}`;
 }
 
-function actor(base: string) {
+function actor(base) {
   const url = `${base}/users/github-actions%5Bbot%5D`;
   return {
     login: 'github-actions[bot]',
@@ -334,23 +213,23 @@ function actor(base: string) {
   };
 }
 
-function error(status: number, message: string, docs = DOCS, extra: Record<string, unknown> = {}): Answer {
+function error(status, message, docs = DOCS, extra = {}) {
   return { status, body: { message, ...extra, documentation_url: docs, status: String(status) } };
 }
 
 /** GitHub's answer to a description over 140 characters (the request schemas do not say so). */
-function tooLong(resource: string, docs: string): Answer {
+function tooLong(resource, docs) {
   const message = 'description is too long (maximum is 140 characters)';
   return error(422, 'Validation Failed', docs, {
     errors: [{ resource, code: 'custom', field: 'description', message }],
   });
 }
 
-function paginate(items: unknown[], call: Call): Answer {
+function paginate(items, call) {
   const perPage = Math.min(Math.max(Number(call.query.per_page ?? 30), 1), 100);
   const page = Math.max(Number(call.query.page ?? 1), 1);
   const last = Math.max(Math.ceil(items.length / perPage), 1);
-  const link = (to: number, rel: string): string => {
+  const link = (to, rel) => {
     const url = new URL(call.href);
     url.searchParams.set('per_page', String(perPage));
     url.searchParams.set('page', String(to));
@@ -367,34 +246,32 @@ function paginate(items: unknown[], call: Call): Answer {
   };
 }
 
-export async function startGitHubApi(options: { token?: string } = {}): Promise<GitHubApi> {
+export async function startGitHubApi(options = {}) {
   const table = await loadRoutes();
-  const requests: RecordedRequest[] = [];
-  const violations: string[] = [];
-  const deployments: StoredDeployment[] = [];
-  const statuses = new Map<string, CommitStatus[]>();
-  const commitStatuses: Array<{ repo: string; sha: string; status: CommitStatus }> = [];
-  const forbidden = new Set<string>();
+  const requests = [];
+  const violations = [];
+  const deployments = [];
+  const statuses = new Map();
+  const commitStatuses = [];
+  const forbidden = new Set();
+  /** Tokens handed out with `grant`, with the permissions of the job they were made for. */
+  const granted = new Map();
   const ids = { deployment: 0, deploymentStatus: 0, commitStatus: 0 };
   let base = '';
 
-  const repoKey = (owner: string, repo: string) => `${owner}/${repo}`.toLowerCase();
-  const findDeployment = (call: Call) =>
+  const repoKey = (owner, repo) => `${owner}/${repo}`.toLowerCase();
+  const findDeployment = (call) =>
     deployments.find(
       (d) =>
         d.deployment.id === call.params.deployment_id &&
         repoKey(d.owner, d.repo) === repoKey(call.owner, call.repo),
     );
 
-  function deploymentStatus(
-    stored: StoredDeployment,
-    state: DeploymentState,
-    fields: { description?: string; environment_url?: string; log_url?: string } = {},
-  ): DeploymentStatus {
+  function deploymentStatus(stored, state, fields = {}) {
     const id = ++ids.deploymentStatus;
     const now = timestamp();
     const { deployment } = stored;
-    const status: DeploymentStatus = {
+    const status = {
       url: `${deployment.url}/statuses/${id}`,
       id,
       node_id: nodeId('DES', id),
@@ -416,32 +293,31 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
     return status;
   }
 
-  const handlers: Record<string, (call: Call) => Answer> = {
+  const handlers = {
     'repos/create-deployment': ({ owner, repo, body }) => {
       const id = ++ids.deployment;
       const now = timestamp();
-      const ref = body.ref as string;
-      const environment = (body.environment as string | undefined) ?? 'production';
+      const ref = body.ref;
+      const environment = body.environment ?? 'production';
       const repositoryUrl = `${base}/repos/${owner}/${repo}`;
-      const deployment: Deployment = {
+      const deployment = {
         url: `${repositoryUrl}/deployments/${id}`,
         id,
         node_id: nodeId('DE', id),
         sha: SHA.test(ref) ? ref.toLowerCase() : FAKE_SHA,
         ref,
-        task: (body.task as string | undefined) ?? 'deploy',
+        task: body.task ?? 'deploy',
         payload: payload(body.payload),
         original_environment: environment,
         environment,
-        description: body.description === undefined ? '' : (body.description as string | null),
+        description: body.description === undefined ? '' : body.description,
         creator: actor(base),
         created_at: now,
         updated_at: now,
         statuses_url: `${repositoryUrl}/deployments/${id}/statuses`,
         repository_url: repositoryUrl,
-        transient_environment: (body.transient_environment as boolean | undefined) ?? false,
-        production_environment:
-          (body.production_environment as boolean | undefined) ?? environment === 'production',
+        transient_environment: body.transient_environment ?? false,
+        production_environment: body.production_environment ?? environment === 'production',
         performed_via_github_app: null,
       };
       deployments.push({ owner, repo, deployment, statuses: [] });
@@ -452,15 +328,15 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
       const stored = findDeployment(call);
       if (!stored) return error(404, 'Not Found', call.docs);
       const { body } = call;
-      const description = (body.description as string | undefined) ?? '';
+      const description = body.description ?? '';
       if (description.length > 140) return tooLong('DeploymentStatus', call.docs);
       if (typeof body.environment === 'string') stored.deployment.environment = body.environment;
-      const state = body.state as DeploymentState;
+      const state = body.state;
       const status = deploymentStatus(stored, state, {
         description,
-        environment_url: body.environment_url as string | undefined,
+        environment_url: body.environment_url,
         // Setting log_url sets target_url too; target_url alone is its legacy spelling.
-        log_url: (body.log_url ?? body.target_url) as string | undefined,
+        log_url: body.log_url ?? body.target_url,
       });
       if (state === 'success' && body.auto_inactive !== false) {
         const { deployment } = stored;
@@ -510,20 +386,20 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
     'repos/create-commit-status': ({ owner, repo, params, body, docs }) => {
       const sha = String(params.sha);
       if (!SHA.test(sha)) return error(422, `No commit found for SHA: ${sha}`, docs);
-      const description = (body.description as string | null | undefined) ?? null;
+      const description = body.description ?? null;
       if (description !== null && description.length > 140) return tooLong('Status', docs);
       const id = ++ids.commitStatus;
       const now = timestamp();
       const creator = actor(base);
-      const status: CommitStatus = {
+      const status = {
         url: `${base}/repos/${owner}/${repo}/statuses/${sha.toLowerCase()}`,
         avatar_url: creator.avatar_url,
         id,
         node_id: nodeId('SC', id),
-        state: body.state as CommitState,
+        state: body.state,
         description,
-        target_url: (body.target_url as string | null | undefined) ?? null,
-        context: (body.context as string | undefined) ?? 'default',
+        target_url: body.target_url ?? null,
+        context: body.context ?? 'default',
         created_at: now,
         updated_at: now,
         creator,
@@ -543,9 +419,9 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
     },
   };
 
-  async function answer(request: IncomingMessage, raw: Buffer, record: RecordedRequest): Promise<Answer> {
+  async function answer(request, raw, record) {
     const where = `${record.method} ${record.path}`;
-    const violation = (text: string) => void violations.push(`${where}: ${text}`);
+    const violation = (text) => void violations.push(`${where}: ${text}`);
     const candidates = table.filter((r) => r.pattern.test(record.path));
     const found = candidates.find((r) => r.method === record.method);
     if (!found) {
@@ -557,17 +433,16 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
     const docs = operation.externalDocs?.url ?? DOCS;
     record.operationId = operation.operationId;
 
-    if (options.token !== undefined) {
-      const [, credential] = /^(?:token|bearer)\s+(.+)$/i.exec(record.authorization ?? '') ?? [];
-      if (credential !== options.token) {
-        violation(
-          record.authorization ? 'the Authorization header has the wrong token' : 'no Authorization header',
-        );
-        return error(401, record.authorization ? 'Bad credentials' : 'Requires authentication');
-      }
+    const [, credential] = /^(?:token|bearer)\s+(.+)$/i.exec(record.authorization ?? '') ?? [];
+    const permissions = granted.get(credential);
+    if ((options.token !== undefined || granted.size > 0) && !permissions && credential !== options.token) {
+      violation(
+        record.authorization ? 'the Authorization header has the wrong token' : 'no Authorization header',
+      );
+      return error(401, record.authorization ? 'Bad credentials' : 'Requires authentication');
     }
 
-    let body: unknown;
+    let body;
     if (raw.length > 0) {
       if (!/^application\/(.+\+)?json\b/.test(request.headers['content-type'] ?? ''))
         violation(`the body is sent as ${request.headers['content-type'] ?? 'no content type'}, not JSON`);
@@ -582,10 +457,10 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
 
     const check = validators(operation);
     const match = found.pattern.exec(record.path) ?? [];
-    const params: Record<string, unknown> = {};
+    const params = {};
     found.names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1] ?? '')));
     const url = new URL(request.url ?? '/', base);
-    const query: Record<string, unknown> = {};
+    const query = {};
     for (const key of new Set(url.searchParams.keys())) {
       const values = url.searchParams.getAll(key);
       query[key] = values.length > 1 ? values : values[0];
@@ -602,6 +477,12 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
 
     if (forbidden.has(operation.operationId))
       return error(403, 'Resource not accessible by integration', docs);
+    if (permissions) {
+      const required = REQUIRED_PERMISSION[operation.operationId];
+      if (!required) violation(`the mock does not know which permission ${operation.operationId} needs`);
+      else if (!permits(permissions, ...required))
+        return error(403, 'Resource not accessible by integration', docs);
+    }
     if (problems.length > 0)
       return error(422, 'Validation Failed', docs, {
         errors: problems.map((message) => ({ code: 'invalid', message })),
@@ -617,7 +498,7 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
       repo: String(params.repo),
       params,
       query,
-      body: (body ?? {}) as Record<string, unknown>,
+      body: body ?? {},
       href: url,
       docs,
     });
@@ -627,11 +508,11 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
     return result;
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
+  async function handle(request, response) {
+    const chunks = [];
+    for await (const chunk of request) chunks.push(chunk);
     const url = new URL(request.url ?? '/', base);
-    const record: RecordedRequest = {
+    const record = {
       method: request.method ?? 'GET',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
@@ -650,14 +531,14 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
   }
 
   const server = createServer((request, response) => {
-    handle(request, response).catch((failure: unknown) => {
+    handle(request, response).catch((failure) => {
       violations.push(`${request.method} ${request.url}: the mock failed: ${String(failure)}`);
       if (!response.headersSent) response.writeHead(500);
       response.end();
     });
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${server.address().port}`;
 
   return {
     url: base,
@@ -671,6 +552,9 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
         forbidden.add(id);
       }
     },
+    grant(token, permissions) {
+      granted.set(token, permissions);
+    },
     async close() {
       // Octokit keeps connections alive; close would wait for them.
       server.closeAllConnections();
@@ -680,13 +564,12 @@ export async function startGitHubApi(options: { token?: string } = {}): Promise<
 }
 
 /** No payload reads back as `{}`; a string holding a JSON object is taken as that object (an assumption). */
-function payload(value: unknown): Record<string, unknown> | string {
+function payload(value) {
   if (value === undefined || value === '') return {};
-  if (typeof value !== 'string') return value as Record<string, unknown>;
+  if (typeof value !== 'string') return value;
   try {
-    const parsed: unknown = JSON.parse(value);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
-      return parsed as Record<string, unknown>;
+    const parsed = JSON.parse(value);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
   } catch {
     // not JSON: kept as the string it is
   }
