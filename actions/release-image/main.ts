@@ -161,6 +161,8 @@ async function act(): Promise<void> {
   core.setOutput('sha', picked.sha);
   core.setOutput('app-image', app!.pinned);
   core.setOutput('migrator-image', migrator!.pinned);
+  core.setOutput('app-name', app!.repository);
+  core.setOutput('migrator-name', migrator!.repository);
   core.setOutput('app-digest', app!.digest);
   core.setOutput('migrator-digest', migrator!.digest);
   core.setOutput('pushed', String(result.images.some((image) => image.outcome === 'pushed')));

@@ -289,10 +289,10 @@ export async function planChain(sb, { name = 'chain' } = {}) {
  * `push(sha)` and `dispatch(inputs)` run the two starters like a push to main and a "Run workflow".
  * @param {ReturnType<typeof readSandbox>} sb
  * @param {Awaited<ReturnType<typeof planChain>>} plan
- * @param {{ reporter?: (event: object) => void, workDir?: string, approve?: (environment: string) => boolean,
- *   environments?: (environments: object) => object }} options
+ * @param {{ githubApi: { url: string, grant: Function }, reporter?: (event: object) => void, workDir?: string,
+ *   approve?: (environment: string) => boolean, environments?: (environments: object) => object }} options
  */
-export function createChain(sb, plan, { reporter, workDir, approve, environments = (e) => e } = {}) {
+export function createChain(sb, plan, { githubApi, reporter, workDir, approve, environments = (e) => e }) {
   const work = workDir ?? mkdtempSync(join(tmpdir(), 'deployer-chain-'));
   prepareEnvironment(sb, plan.staging.deployPath, 'hello from staging');
   prepareEnvironment(sb, plan.production.deployPath, 'hello from production');
@@ -318,6 +318,7 @@ export function createChain(sb, plan, { reporter, workDir, approve, environments
     workDir: work,
     reporter,
     approve,
+    githubApi,
     // Repository-level: the registry (a variable) and its credentials (secrets).
     vars: {
       DEPLOYER_REGISTRY: sb.registry,
@@ -370,7 +371,7 @@ export function createChain(sb, plan, { reporter, workDir, approve, environments
 }
 
 /** The whole chain for one commit: push to main, then promote that commit to production. */
-export async function runChain(sb, plan, options = {}) {
+export async function runChain(sb, plan, options) {
   const chain = createChain(sb, plan, options);
   const push = await chain.push(chain.sha);
   if (push.result !== 'success') return { sha: chain.sha, work: chain.work, push, production: undefined };

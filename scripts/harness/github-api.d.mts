@@ -83,6 +83,8 @@ export interface GitHubApi {
   /** Commit statuses by sha, oldest first. */
   statuses: Map<string, CommitStatus[]>;
   /** Answers these operations with GitHub's 403 for a token lacking the permission. */
+  /** Attestations in creation order, with the repository they were stored for. */
+  attestations: Array<{ owner: string; repo: string; id: number; bundle: SigstoreBundle }>;
   forbid(operationIds: string[]): void;
   /**
    * Accepts `token` with a workflow job's `permissions` (as GITHUB_TOKEN is made for each job): an
@@ -121,3 +123,10 @@ export declare function permits(
   scope: string,
   level: 'read' | 'write',
 ): boolean;
+
+/** What the harness's stand-in for actions/attest-build-provenance stores: the statement, unsigned. */
+export interface SigstoreBundle {
+  mediaType: string;
+  verificationMaterial: Record<string, unknown>;
+  dsseEnvelope: { payload: string; payloadType: string; signatures: unknown[] };
+}

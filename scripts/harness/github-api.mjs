@@ -25,6 +25,7 @@ const REQUIRED_PERMISSION = {
   'repos/get-deployment': ['deployments', 'read'],
   'repos/list-deployment-statuses': ['deployments', 'read'],
   'repos/create-commit-status': ['statuses', 'write'],
+  'repos/create-attestation': ['attestations', 'write'],
   'repos/list-commit-statuses-for-ref': ['statuses', 'read'],
   'repos/get-combined-status-for-ref': ['statuses', 'read'],
 };
@@ -253,6 +254,7 @@ export async function startGitHubApi(options = {}) {
   const deployments = [];
   const statuses = new Map();
   const commitStatuses = [];
+  const attestations = [];
   const forbidden = new Set();
   /** Tokens handed out with `grant`, with the permissions of the job they were made for. */
   const granted = new Map();
@@ -294,6 +296,13 @@ export async function startGitHubApi(options = {}) {
   }
 
   const handlers = {
+    // The bundle is stored as given; GitHub would also check its Sigstore signature.
+    'repos/create-attestation': ({ owner, repo, body }) => {
+      const id = attestations.length + 1;
+      attestations.push({ owner, repo, id, bundle: body.bundle });
+      return { status: 201, body: { id } };
+    },
+
     'repos/create-deployment': ({ owner, repo, body }) => {
       const id = ++ids.deployment;
       const now = timestamp();
@@ -347,6 +356,7 @@ export async function startGitHubApi(options = {}) {
             repoKey(other.owner, other.repo) === repoKey(stored.owner, stored.repo) &&
             other.deployment.environment === deployment.environment &&
             !other.deployment.transient_environment &&
+            !other.deployment.production_environment &&
             latest?.state === 'success'
           )
             deploymentStatus(other, 'inactive');
@@ -546,6 +556,7 @@ export async function startGitHubApi(options = {}) {
     violations,
     deployments,
     statuses,
+    attestations,
     forbid(operationIds) {
       for (const id of operationIds) {
         if (!table.some((r) => r.operation.operationId === id)) throw new Error(`no GitHub operation ${id}`);

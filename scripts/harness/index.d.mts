@@ -1,4 +1,7 @@
 // Types of the harness (plain JavaScript, so that the demo runs on Node 20 without a TypeScript step).
+import type { GitHubApi } from './github-api.mjs';
+export type { GitHubApi } from './github-api.mjs';
+export { startGitHubApi } from './github-api.mjs';
 
 export interface HarnessEvent {
   type: 'workflow' | 'call' | 'job' | 'step' | 'warning';
@@ -57,6 +60,8 @@ export interface World {
   workDir: string;
   reporter?: (event: HarnessEvent) => void;
   actor?: string;
+  /** The local GitHub API runs talk to (GITHUB_API_URL); each job's GITHUB_TOKEN is granted its permissions there. */
+  githubApi: Pick<GitHubApi, 'url' | 'grant'>;
 }
 
 export interface Trigger {
@@ -161,13 +166,16 @@ export function planChain(sb: SandboxFacts, options?: { name?: string }): Promis
 export function runChain(
   sb: SandboxFacts,
   plan: ChainPlan,
-  options?: {
+  options: {
+    githubApi: ChainOptions['githubApi'];
     reporter?: (event: HarnessEvent) => void;
     workDir?: string;
     approve?: (environment: string) => boolean;
   },
 ): Promise<ChainRun>;
 export interface ChainOptions {
+  /** The local GitHub API the chain's runs record deployments, statuses and attestations in. */
+  githubApi: Pick<GitHubApi, 'url' | 'grant'>;
   reporter?: (event: HarnessEvent) => void;
   workDir?: string;
   approve?: (environment: string) => boolean;
@@ -184,7 +192,7 @@ export interface Chain {
   push(sha: string): Promise<WorkflowResult>;
   dispatch(inputs: Record<string, string | boolean>): Promise<WorkflowResult>;
 }
-export function createChain(sb: SandboxFacts, plan: ChainPlan, options?: ChainOptions): Chain;
+export function createChain(sb: SandboxFacts, plan: ChainPlan, options: ChainOptions): Chain;
 export function prepareEnvironment(sb: SandboxFacts, deployPath: string, greeting: string): void;
 export function destroyEnvironment(sb: SandboxFacts, deployPath: string, project: string): void;
 export function destroyProxy(sb: SandboxFacts, proxy: ChainProxy): void;

@@ -15,6 +15,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { parse } from 'yaml';
 import { asString, interpolate } from './expressions.mjs';
+import { permits } from './github-api.mjs';
 
 const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
 
@@ -222,8 +223,88 @@ export function uploadSarif({ inputs, workspace }) {
   return `SARIF ${relative(workspace, file)}: ${sarif.runs.length} run(s), ${results} result(s), category ${inputs.category || '(none)'}; not uploaded (local harness)`;
 }
 
+/**
+ * Stand-in for actions/attest-build-provenance with subject-name + subject-digest (an image): checks what
+ * the real action needs (the job's id-token and attestations permissions, the subject's form), then stores
+ * an in-toto statement with a SLSA provenance predicate through the local GitHub API, as the real action
+ * does after Sigstore signed it (there is no Sigstore here: the bundle carries no signature).
+ */
+export async function attestBuildProvenance({ inputs, github, permissions, env }) {
+  const problems = [];
+  if (!permits(permissions, 'id-token', 'write'))
+    problems.push('the job lacks `id-token: write` (no OIDC token to sign with)');
+  if (!permits(permissions, 'attestations', 'write')) problems.push('the job lacks `attestations: write`');
+  if (inputs['subject-path'] || inputs['subject-checksums'])
+    problems.push('the harness models subject-name + subject-digest only');
+  const name = inputs['subject-name'] ?? '';
+  const digest = inputs['subject-digest'] ?? '';
+  if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(name))
+    problems.push(`subject-name ${JSON.stringify(name)} is not an image name without tag or digest`);
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest))
+    problems.push(`subject-digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
+  if (String(inputs['push-to-registry'] ?? 'false') !== 'false')
+    problems.push('push-to-registry is not modelled by the harness');
+  if (problems.length > 0) throw new Error(`attest-build-provenance: ${problems.join('; ')}`);
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name, digest: { sha256: digest.slice('sha256:'.length) } }],
+    predicateType: 'https://slsa.dev/provenance/v1',
+    predicate: {
+      buildDefinition: {
+        buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+        externalParameters: {
+          workflow: { ref: github.ref, repository: `${github.server_url}/${github.repository}` },
+        },
+        resolvedDependencies: [
+          {
+            uri: `git+${github.server_url}/${github.repository}@${github.ref}`,
+            digest: { gitCommit: github.sha },
+          },
+        ],
+      },
+      runDetails: {
+        builder: { id: `${github.server_url}/${github.workflow_ref}` },
+        metadata: {
+          invocationId: `${github.server_url}/${github.repository}/actions/runs/${github.run_id}/attempts/${github.run_attempt}`,
+        },
+      },
+    },
+  };
+  const bundle = {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: {},
+    dsseEnvelope: {
+      payload: Buffer.from(JSON.stringify(statement)).toString('base64'),
+      payloadType: 'application/vnd.in-toto+json',
+      signatures: [],
+    },
+  };
+  const response = await fetch(`${github.api_url}/repos/${github.repository}/attestations`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${inputs['github-token'] || github.token}`,
+      accept: 'application/vnd.github+json',
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ bundle }),
+  });
+  const answer = await response.json();
+  if (response.status !== 201)
+    throw new Error(`attest-build-provenance: GitHub answered ${response.status} ${answer.message}`);
+  const url = `${github.server_url}/${github.repository}/attestations/${answer.id}`;
+  const bundlePath = join(env.RUNNER_TEMP, `attestation-${answer.id}.json`);
+  writeFileSync(bundlePath, JSON.stringify(bundle));
+  writeFileSync(
+    env.GITHUB_OUTPUT,
+    `bundle-path=${bundlePath}\nattestation-id=${answer.id}\nattestation-url=${url}\n`,
+    { flag: 'a' },
+  );
+  return `attested ${name}@${digest}: ${url}`;
+}
+
 /** Third-party actions the harness stands in for, by `owner/repo[/path]` (any pinned ref). */
 export const STAND_INS = {
   'actions/checkout': checkout,
+  'actions/attest-build-provenance': attestBuildProvenance,
   'github/codeql-action/upload-sarif': uploadSarif,
 };

@@ -11,6 +11,10 @@ import { runLocalAction, runScript, STAND_INS } from './steps.mjs';
 
 const UNSUPPORTED_JOB_KEYS = ['strategy', 'container', 'services', 'defaults', 'continue-on-error'];
 const PERMISSION_LEVEL = { none: 0, read: 1, write: 2 };
+/** GITHUB_TOKEN of a job that declares no permissions anywhere: GitHub's restricted default for new repositories. */
+const DEFAULT_PERMISSIONS = { contents: 'read', packages: 'read', metadata: 'read' };
+/** The token GitHub itself acts with (a job's deployment), granted everything by the harness. */
+const GITHUB_OWN_TOKEN = 'ghs_harnessgithubitself';
 
 export class WorkflowError extends Error {}
 
@@ -29,6 +33,7 @@ export class WorkflowError extends Error {}
  *   workDir: string,
  *   reporter?: (event: object) => void,
  *   actor?: string,
+ *   githubApi: { url: string, grant: (token: string, permissions: object | string) => void },
  * }} World
  */
 
@@ -168,7 +173,11 @@ export class Harness {
       reporter: () => {},
       ...given,
     };
+    if (!this.world.githubApi?.url)
+      throw new WorkflowError('the harness needs a local GitHub API (world.githubApi, see github-api.mjs)');
+    this.world.githubApi.grant(GITHUB_OWN_TOKEN, 'write-all');
     this.runCounter = 0;
+    this.jobCounter = 0;
   }
 
   report(event) {
@@ -232,9 +241,9 @@ export class Harness {
       run_number: String(this.runCounter),
       run_attempt: '1',
       server_url: 'https://github.com',
-      api_url: 'https://api.github.com',
-      graphql_url: 'https://api.github.com/graphql',
-      token: `ghs_harness${String(this.runCounter).padStart(4, '0')}token`,
+      // The local GitHub API (scripts/harness/github-api.mjs): a run never reaches api.github.com.
+      api_url: this.world.githubApi.url,
+      graphql_url: `${this.world.githubApi.url}/graphql`,
       retention_days: '90',
     };
     const eventPath = join(runDir, 'event.json');
@@ -251,6 +260,45 @@ export class Harness {
       grantedPermissions: undefined,
       prefix: '',
     });
+  }
+
+  /**
+   * The deployment GitHub itself records for a job that runs in an environment, through the local API: created
+   * when the job starts (in_progress), then success or failure with the environment's URL when it ends.
+   */
+  async jobDeployment(github, environment) {
+    const call = async (method, path, body) => {
+      const response = await fetch(`${this.world.githubApi.url}/repos/${github.repository}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${GITHUB_OWN_TOKEN}`,
+          accept: 'application/vnd.github+json',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(body),
+      });
+      const answer = await response.json();
+      if (!response.ok)
+        throw new WorkflowError(`GitHub's job deployment: ${response.status} ${answer.message}`);
+      return answer;
+    };
+    const log_url = `${github.server_url}/${github.repository}/actions/runs/${github.run_id}`;
+    // The local API keeps a deployment's sha only when the ref is one (GitHub would resolve the branch).
+    const { id } = await call('POST', '/deployments', {
+      ref: github.sha,
+      environment,
+      auto_merge: false,
+      required_contexts: [],
+    });
+    await call('POST', `/deployments/${id}/statuses`, { state: 'in_progress', log_url });
+    return {
+      finish: (result, url) =>
+        call('POST', `/deployments/${id}/statuses`, {
+          state: result === 'success' ? 'success' : 'failure',
+          log_url,
+          ...(url ? { environment_url: url } : {}),
+        }),
+    };
   }
 
   async runWorkflow(workflow, run) {
@@ -320,6 +368,9 @@ export class Harness {
       inputs,
       secrets,
       grantedPermissions: granted,
+      // A called workflow sees only the secrets its caller names (all of them with `inherit`), also when
+      // they come from the environment of one of its jobs.
+      secretNames: job.secrets === 'inherit' ? undefined : Object.keys(job.secrets ?? {}),
       prefix: `${label} / `,
     });
     return { result: outcome.result, outputs: outcome.outputs, jobs: outcome.jobs };
@@ -341,11 +392,18 @@ export class Harness {
       const spec = typeof job.environment === 'object' ? job.environment : { name: job.environment };
       environment = { name: asString(interpolate(spec.name, jobContexts)), url: spec.url };
       const settings = this.world.environments[environment.name] ?? {};
-      secrets = { ...secrets, ...(settings.secrets ?? {}) };
+      const visible = Object.entries(settings.secrets ?? {}).filter(
+        ([name]) => !run.secretNames || run.secretNames.includes(name),
+      );
+      secrets = { ...secrets, ...Object.fromEntries(visible) };
       vars = { ...vars, ...(settings.vars ?? {}) };
     }
-    secrets.GITHUB_TOKEN = run.github.token;
-    const github = { ...run.github, job: id, workspace };
+    // Each job has its own GITHUB_TOKEN, with the permissions the job was given, enforced by the API.
+    const token = `ghs_harness${String(this.runCounter).padStart(4, '0')}${String(++this.jobCounter).padStart(4, '0')}token`;
+    const permissions = permissionsOf(job, workflow) ?? run.grantedPermissions ?? DEFAULT_PERMISSIONS;
+    this.world.githubApi.grant(token, permissions);
+    secrets.GITHUB_TOKEN = token;
+    const github = { ...run.github, job: id, workspace, token };
     const jobIdentity = {
       workflow_ref: `${run.origin.repository}/${run.origin.path}@${run.origin.ref}`,
       workflow_sha: run.origin.sha,
@@ -410,6 +468,8 @@ export class Harness {
       this.report({ type: 'job', name: label, result: 'failure', reason });
       return { result: 'failure', outputs: {}, steps: [], environment: { name: environment.name } };
     }
+    // As GitHub does for a job with an environment: a deployment of its own, in progress while the job runs.
+    const jobDeployment = environment && (await this.jobDeployment(run.github, environment.name));
 
     const env = {
       ...interpolateMap(workflow.env, { github, inputs: run.inputs, vars, secrets }),
@@ -516,7 +576,15 @@ export class Harness {
             if (!standIn) throw new WorkflowError(`${uses}: the harness has no stand-in for this action`);
             if (!/^[0-9a-f]{40}$/.test(ref ?? ''))
               throw new WorkflowError(`${uses}: third-party actions must be pinned to a full commit sha`);
-            log = standIn({ inputs, workspace, world: this.world, github, job: jobContext() });
+            log = await standIn({
+              inputs,
+              workspace,
+              world: this.world,
+              github,
+              job: jobContext(),
+              permissions,
+              env: processEnv,
+            });
           }
         } else if (step.run !== undefined) {
           processResult = await runScript({
@@ -588,6 +656,7 @@ export class Harness {
       environment?.url === undefined
         ? undefined
         : asString(interpolate(environment.url, { ...base, secrets: {}, job: jobContext(), steps, env }));
+    await jobDeployment?.finish(status, url);
     this.report({
       type: 'job',
       name: label,

@@ -241,6 +241,8 @@ describe('release-image', () => {
       expect(first.outputs['migrator-image']).toBe(
         `${sb.registry}/${app}-migrator@${first.outputs['migrator-digest']}`,
       );
+      expect(first.outputs['app-name']).toBe(`${sb.registry}/${app}`);
+      expect(first.outputs['migrator-name']).toBe(`${sb.registry}/${app}-migrator`);
     });
 
     it('labels both images, readable from the registry, with the commit time as created', () => {

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   Harness,
+  startGitHubApi,
   WorkflowError,
+  type GitHubApi,
   type HarnessEvent,
   type WorkflowResult,
 } from '../../scripts/harness/index.mjs';
@@ -122,6 +124,69 @@ jobs:
       - run: echo never
 `;
 
+const ATTEST = 'actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32';
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const postStatus = `curl -s -o /dev/null -w 'code=%{http_code}' -X POST -H "Authorization: Bearer \${{ github.token }}" -H 'Content-Type: application/json' -d '{"state":"success","context":"harness"}' "$GITHUB_API_URL/repos/acme/app/statuses/$GITHUB_SHA" >> "$GITHUB_OUTPUT"`;
+
+// Each job's GITHUB_TOKEN carries that job's permissions, which the local GitHub API enforces.
+const TOKENS = `
+on: { push: {} }
+permissions: {}
+jobs:
+  granted:
+    runs-on: ubuntu-24.04
+    permissions: { statuses: write }
+    outputs: { code: "\${{ steps.post.outputs.code }}" }
+    steps:
+      - id: post
+        run: |
+          ${postStatus}
+  ungranted:
+    runs-on: ubuntu-24.04
+    outputs: { code: "\${{ steps.post.outputs.code }}" }
+    steps:
+      - id: post
+        run: |
+          ${postStatus}
+  attest:
+    runs-on: ubuntu-24.04
+    permissions: { id-token: write, attestations: write }
+    steps:
+      - id: attest
+        uses: ${ATTEST} # v4.1.0
+        with: { subject-name: 127.0.0.1:5000/acme/app, subject-digest: "${DIGEST}" }
+  attest-without-id-token:
+    runs-on: ubuntu-24.04
+    permissions: { attestations: write }
+    steps:
+      - uses: ${ATTEST} # v4.1.0
+        with: { subject-name: 127.0.0.1:5000/acme/app, subject-digest: "${DIGEST}" }
+`;
+
+// A called job in an environment sees the environment's secrets its caller names, and no others.
+const ENVIRONMENT_REUSABLE = `
+on:
+  workflow_call:
+    secrets:
+      NAMED: { required: false }
+      UNNAMED: { required: false }
+permissions: {}
+jobs:
+  deploy:
+    runs-on: ubuntu-24.04
+    permissions: {}
+    environment: { name: staging, url: "https://staging.example.test" }
+    outputs:
+      named: \${{ steps.look.outputs.named }}
+      unnamed: \${{ steps.look.outputs.unnamed }}
+    steps:
+      - id: look
+        env: { NAMED: "\${{ secrets.NAMED }}", UNNAMED: "\${{ secrets.UNNAMED }}" }
+        run: |
+          echo "named=\${NAMED:+set}" >> "$GITHUB_OUTPUT"
+          echo "unnamed=\${UNNAMED:+set}" >> "$GITHUB_OUTPUT"
+`;
+
 const call = (extra: string) => `
 on: { push: {} }
 permissions: {}
@@ -135,18 +200,25 @@ describe('workflow harness', () => {
   let user: string;
   let sha: string;
   const events: HarnessEvent[] = [];
+  let api: GitHubApi;
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    api = await startGitHubApi();
     root = mkdtempSync(join(tmpdir(), 'workflow-harness-test-'));
     deployer = join(root, 'deployer');
     user = join(root, 'user');
     writeFiles(deployer, {
       '.github/workflows/reusable.yml': REUSABLE,
+      '.github/workflows/environment.yml': ENVIRONMENT_REUSABLE,
       'greet/action.yml': GREET_ACTION,
       'greet/dist/index.js': GREET_BUNDLE,
     });
     writeFiles(user, {
       '.github/workflows/main.yml': MAIN,
+      '.github/workflows/tokens.yml': TOKENS,
+      '.github/workflows/environment-secrets.yml': call(
+        `  deploy:\n    uses: acme/deployer/.github/workflows/environment.yml@v1\n    permissions: {}\n    secrets:\n      NAMED: \${{ secrets.NAMED }}`,
+      ),
       '.github/workflows/bad-input.yml': call(
         `  hello:\n    uses: acme/deployer/.github/workflows/reusable.yml@v1\n    permissions: { contents: read }\n    with: { who: world, loud: 'yes' }`,
       ),
@@ -169,7 +241,10 @@ describe('workflow harness', () => {
     sha = git(user, 'rev-parse', 'HEAD');
   });
 
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  afterAll(async () => {
+    rmSync(root, { recursive: true, force: true });
+    await api?.close();
+  });
 
   const harness = () =>
     new Harness({
@@ -179,6 +254,8 @@ describe('workflow harness', () => {
       nodePath: node24,
       workDir: mkdtempSync(join(root, 'work-')),
       reporter: (event) => events.push(event),
+      githubApi: api,
+      environments: { staging: { secrets: { NAMED: 'named-value', UNNAMED: 'unnamed-value' } } },
     });
   const trigger = (path: string) =>
     harness().trigger({ repository: 'acme/app', path: `.github/workflows/${path}`, event: 'push', sha });
@@ -245,5 +322,43 @@ describe('workflow harness', () => {
     expect(steps[1]).toMatchObject({ outcome: 'failure' });
     expect(steps[1]!.errors).toContain('cannot greet fail');
     expect(steps[2]!.outcome).toBe('skipped');
+  });
+
+  it("gives each job a token with that job's permissions, enforced by the local GitHub API", async () => {
+    const run = await trigger('tokens.yml');
+    expect(run.jobs.granted!.outputs.code).toBe('201');
+    expect(run.jobs.ungranted!.outputs.code).toBe('403');
+    expect(api.statuses.get(sha)?.map((status) => status.context)).toEqual(['harness']);
+    // The attestation stand-in needs the job's id-token and attestations permissions, like the real one.
+    expect(run.jobs.attest!.result).toBe('success');
+    const attested = run.jobs.attest!.steps![0]!.outputs!;
+    expect(attested['attestation-url']).toBe(
+      `https://github.com/acme/app/attestations/${attested['attestation-id']}`,
+    );
+    expect(api.attestations).toHaveLength(1);
+    const statement = JSON.parse(
+      Buffer.from(api.attestations[0]!.bundle.dsseEnvelope.payload, 'base64').toString('utf8'),
+    );
+    expect(statement.subject).toEqual([
+      { name: '127.0.0.1:5000/acme/app', digest: { sha256: 'ab'.repeat(32) } },
+    ]);
+    expect(run.jobs['attest-without-id-token']!.steps![0]!.errors!.join()).toMatch(
+      /the job lacks `id-token: write`/,
+    );
+    expect(api.violations).toEqual([]);
+  });
+
+  it("passes a called job only the environment secrets its caller names, and records GitHub's job deployment", async () => {
+    const before = api.deployments.length;
+    const run = await trigger('environment-secrets.yml');
+    expect(run.result).toBe('success');
+    expect(run.jobs.deploy!.jobs!.deploy!.outputs).toEqual({ named: 'set', unnamed: '' });
+    const recorded = api.deployments.slice(before);
+    expect(recorded.map((d) => [d.deployment.environment, d.deployment.sha])).toEqual([['staging', sha]]);
+    expect(recorded[0]!.statuses.map((status) => [status.state, status.environment_url])).toEqual([
+      ['in_progress', ''],
+      ['success', 'https://staging.example.test'],
+    ]);
+    expect(api.violations).toEqual([]);
   });
 });

@@ -89,10 +89,15 @@ describe('the GitHub API mock', { timeout: 30_000 }, () => {
     expect(commit.status).toBe(201);
     await call('POST', `${REPO}/statuses/${SHA}`, { state: 'pending' });
 
+    // auto_inactive leaves production environments' deployments alone (GitHub's documented rule).
+    await call('POST', `${REPO}/deployments`, { ref: SHA });
+    await call('POST', `${REPO}/deployments/4/statuses`, { state: 'success' });
+
     expect(api.deployments.map((d) => [d.deployment.environment, d.statuses.map((s) => s.state)])).toEqual([
       ['staging', ['success', 'inactive']],
       ['production', ['success']],
       ['staging', ['in_progress', 'success']],
+      ['production', ['success']],
     ]);
     expect(api.deployments[1]?.deployment.production_environment).toBe(true);
     expect(api.statuses.get(SHA)?.map((s) => [s.state, s.context, s.description])).toEqual([
@@ -103,7 +108,7 @@ describe('the GitHub API mock', { timeout: 30_000 }, () => {
     const listed = await call('GET', `${REPO}/deployments?environment=staging`);
     expect(listed.body.map((d) => d.id)).toEqual([3, 1]);
     expect((await call('GET', `${REPO}/deployments?sha=${SHA}&task=deploy`)).body.map((d) => d.id)).toEqual([
-      2, 1,
+      4, 2, 1,
     ]);
     expect((await call('GET', `${REPO}/deployments/1`)).body.id).toBe(1);
     const history = await call('GET', `${REPO}/deployments/1/statuses`);

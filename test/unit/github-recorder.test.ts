@@ -98,4 +98,39 @@ describe('GitHub deployment records', () => {
       'repos/create-commit-status',
     ]);
   });
+
+  it('production: a successful release marks the one it replaced inactive (auto_inactive spares production)', async () => {
+    const production = { ...facts, environment: 'production', production: true };
+    const first = new GitHubDeploymentRecorder(
+      githubRest(TOKEN, api.url),
+      { owner: 'acme', repo: 'hello' },
+      (m) => warnings.push(m),
+    );
+    await first.begin(production);
+    await first.finish(production, recorded('success'));
+    const failed = { ...production, releaseId: '20261124T110000Z-bbbbbbb' };
+    await recorder.begin(failed);
+    await recorder.finish(failed, { ...recorded('failure', 'not ready'), id: failed.releaseId });
+    // A failed attempt replaces nothing: the first release is still live.
+    expect(api.deployments.map((d) => d.statuses.map((s) => s.state))).toEqual([
+      ['in_progress', 'success'],
+      ['in_progress', 'failure'],
+    ]);
+    const third = { ...production, releaseId: '20261124T120000Z-ccccccc' };
+    const next = new GitHubDeploymentRecorder(
+      githubRest(TOKEN, api.url),
+      { owner: 'acme', repo: 'hello' },
+      (m) => warnings.push(m),
+    );
+    await next.begin(third);
+    await next.finish(third, { ...recorded('success'), id: third.releaseId });
+    expect(api.deployments.map((d) => d.statuses.map((s) => s.state))).toEqual([
+      ['in_progress', 'success', 'inactive'],
+      ['in_progress', 'failure'],
+      ['in_progress', 'success'],
+    ]);
+    expect(api.deployments[0]!.statuses.at(-1)!.description).toBe(`superseded by release ${third.releaseId}`);
+    expect(warnings).toEqual([]);
+    expect(api.violations).toEqual([]);
+  });
 });

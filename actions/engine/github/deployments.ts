@@ -118,9 +118,9 @@ export function repositoryOf(slug: string): Repository | undefined {
   return match ? { owner: match[1]!, repo: match[2]! } : undefined;
 }
 
-/** The environment's deployments of one commit, newest first (GitHub's order). */
-export function listDeploymentsParams(repository: Repository, environment: string, sha: string) {
-  return { ...repository, sha, environment, per_page: 10 };
+/** The environment's deployments (of one commit when `sha` is given), newest first (GitHub's order). */
+export function listDeploymentsParams(repository: Repository, environment: string, sha?: string) {
+  return { ...repository, environment, per_page: 10, ...(sha ? { sha } : {}) };
 }
 
 /**

@@ -5,7 +5,7 @@ import {
   deploymentStatusParams,
   describeAttempt,
   finalStates,
-  type listDeploymentsParams,
+  listDeploymentsParams,
   type DeploymentFacts,
   type Repository,
 } from './deployments.js';
@@ -82,6 +82,9 @@ export class GitHubDeploymentRecorder {
               environmentUrl: state === 'success' ? environmentUrl : undefined,
             }),
           );
+        // auto_inactive spares production environments: the release this one replaced is marked by hand.
+        if (release.status === 'success' && facts.production)
+          await this.supersede(facts, id, `superseded by release ${release.id}`);
       });
     await this.call('statuses: write', () =>
       this.rest.createCommitStatus(
@@ -91,6 +94,23 @@ export class GitHubDeploymentRecorder {
         }),
       ),
     );
+  }
+
+  /** Marks the environment's earlier deployments that still stand at `success` inactive. */
+  private async supersede(facts: DeploymentFacts, id: number, description: string): Promise<void> {
+    const { data: deployments } = await this.rest.listDeployments(
+      listDeploymentsParams(this.repository, facts.environment),
+    );
+    for (const earlier of deployments.filter((deployment) => deployment.id < id)) {
+      const { data: statuses } = await this.rest.listDeploymentStatuses({
+        ...this.repository,
+        deployment_id: earlier.id,
+      });
+      if (statuses[0]?.state === 'success')
+        await this.rest.createDeploymentStatus(
+          deploymentStatusParams(this.repository, earlier.id, 'inactive', { description }),
+        );
+    }
   }
 
   private async call(permission: Permission, work: () => Promise<unknown>): Promise<void> {
