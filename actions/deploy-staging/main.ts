@@ -119,6 +119,7 @@ async function deployFleet(own: OwnInputs): Promise<void> {
     url: environmentUrl(own.url, first),
     notifyUrl: first['notify-url'],
     notifySecret: first['notify-secret'],
+    github: githubRecording(false, run.runUrl),
   });
 }
 

@@ -5,9 +5,7 @@ import { deploySummaryMarkdown } from '../engine/deploy/summary.js';
 import { notify } from '../engine/notify.js';
 import type { ReleaseRecord } from '../engine/state/release.js';
 import { actionsReporter } from './actions-reporter.js';
-import type { BegunRelease } from '../engine/deploy/deploy.js';
-import type { DeploymentFacts } from '../engine/github/deployments.js';
-import type { GitHubRecording } from './github-recording.js';
+import { githubDeploymentRun, type GitHubRecording } from './github-recording.js';
 
 export interface DeployStep extends DeploySession {
   /** Title of the job summary section. */
@@ -32,25 +30,9 @@ export function setReleaseOutputs(release: ReleaseRecord): void {
 
 /** deploy-staging's and promote-prod's step: deploys, then outputs, job summary, notification; fails the step on failure. */
 export async function deployStep(step: DeployStep): Promise<void> {
-  const github = step.github;
-  let facts: DeploymentFacts | undefined;
-  let begun: Promise<void> | undefined;
-  const onBegun = github
-    ? (release: BegunRelease) => {
-        facts = {
-          ...release,
-          releaseId: release.id,
-          production: github.production,
-          runUrl: github.runUrl,
-        };
-        begun = github.recorder.begin(facts);
-      }
-    : undefined;
-  const { outcome, failure } = await deployOverSsh({ ...step, onBegun }, actionsReporter);
-  if (github && facts) {
-    await begun;
-    if (outcome) await github.recorder.finish(facts, outcome.release, step.url);
-  }
+  const github = githubDeploymentRun(step.github);
+  const { outcome, failure } = await deployOverSsh({ ...step, onBegun: github.onBegun }, actionsReporter);
+  await github.finish(outcome?.release, failure, step.url);
   if (outcome) {
     const { release, previous } = outcome;
     setReleaseOutputs(release);

@@ -1,10 +1,11 @@
 import * as core from '@actions/core';
 import { deployOverSsh } from '../engine/deploy/session.js';
-import { rollOut, type RolloutMember } from '../engine/fleet/rollout.js';
+import { rollOut, type RolloutMember, type RolloutResult } from '../engine/fleet/rollout.js';
 import { rolloutHosts, rolloutSummaryMarkdown } from '../engine/fleet/summary.js';
 import { notify } from '../engine/notify.js';
 import { actionsReporter } from './actions-reporter.js';
 import { setReleaseOutputs } from './deploy-step.js';
+import { githubDeploymentRun, type GitHubRecording, type RecordedAttempt } from './github-recording.js';
 
 export interface FleetStep {
   title: string;
@@ -15,6 +16,8 @@ export interface FleetStep {
   url?: string;
   notifyUrl?: string;
   notifySecret?: string;
+  /** Records the rollout on GitHub as one deployment of the environment. */
+  github?: GitHubRecording;
 }
 
 /** deploy-staging's and promote-prod's step with a deploy config: rolls out to every host, then outputs, summary, notification. */
@@ -22,8 +25,12 @@ export async function fleetStep(step: FleetStep): Promise<void> {
   core.startGroup('Deploy config (resolved, without secrets)');
   core.info(step.configText);
   core.endGroup();
-  const result = await rollOut(step.members, step.maxParallel, actionsReporter, deployOverSsh);
+  const github = githubDeploymentRun(step.github);
+  const result = await rollOut(step.members, step.maxParallel, actionsReporter, (session, reporter) =>
+    deployOverSsh({ ...session, onBegun: github.onBegun }, reporter),
+  );
   const release = result.members.find((m) => m.outcome)?.outcome?.release;
+  await github.finish(rolloutAttempt(result, release?.id), result.failure, step.url);
   core.setOutput('status', result.status);
   const hosts = rolloutHosts(result);
   core.setOutput('hosts', JSON.stringify(hosts));
@@ -44,4 +51,15 @@ export async function fleetStep(step: FleetStep): Promise<void> {
     if (problem) core.warning(`Notification to notify-url failed: ${problem}`);
   }
   if (result.failure) core.setFailed(result.failure.message);
+}
+
+/**
+ * The rollout as one attempt on GitHub: success when every host's release is; a failed rollout left no host
+ * on the new release (switched hosts rolled back), so it reads as rolled back unless it was cancelled.
+ */
+function rolloutAttempt(result: RolloutResult, id: string | undefined): RecordedAttempt | undefined {
+  if (!id) return undefined;
+  if (result.status === 'success') return { id, status: 'success' };
+  const cancelled = result.members.some((member) => member.state === 'cancelled');
+  return { id, status: cancelled ? 'cancelled' : 'rolled_back', reason: result.failure?.message };
 }

@@ -1,6 +1,8 @@
 import * as core from '@actions/core';
+import type { BegunRelease } from '../engine/deploy/deploy.js';
 import { githubRest } from '../engine/github/client.js';
-import { repositoryOf } from '../engine/github/deployments.js';
+import { repositoryOf, type DeploymentFacts } from '../engine/github/deployments.js';
+import type { ReleaseRecord } from '../engine/state/release.js';
 import { GitHubDeploymentRecorder } from '../engine/github/recorder.js';
 import { githubDeploymentVerdict } from '../engine/github/gate.js';
 
@@ -47,5 +49,36 @@ export function githubDeploymentGate(environment: string) {
       };
     const rest = githubRest(token, process.env.GITHUB_API_URL || 'https://api.github.com');
     return githubDeploymentVerdict(rest, repository, environment, sha);
+  };
+}
+
+/** What GitHub is told a deploy (or a whole rollout) came to. */
+export type RecordedAttempt = Pick<ReleaseRecord, 'id' | 'status' | 'reason'>;
+
+/**
+ * One GitHub deployment for one step: begun when the first deploy holds its lock (`onBegun`, passed to
+ * each host's deploy; later calls are the other hosts of a rollout), finished with the attempt's outcome.
+ * A deploy that ended without a recorded attempt (e.g. the connection was lost) is a failure on GitHub.
+ */
+export function githubDeploymentRun(github: GitHubRecording | undefined) {
+  let facts: DeploymentFacts | undefined;
+  let begun: Promise<void> | undefined;
+  return {
+    onBegun: github
+      ? (release: BegunRelease) => {
+          if (facts) return;
+          facts = { ...release, releaseId: release.id, production: github.production, runUrl: github.runUrl };
+          begun = github.recorder.begin(facts);
+        }
+      : undefined,
+    async finish(attempt: RecordedAttempt | undefined, failure: Error | undefined, url?: string) {
+      if (!github || !facts) return;
+      await begun;
+      await github.recorder.finish(
+        facts,
+        attempt ?? { id: facts.releaseId, status: 'failed', reason: failure?.message },
+        url,
+      );
+    },
   };
 }

@@ -8,6 +8,7 @@ import { readSshTarget } from '../engine/ssh-inputs.js';
 import { environmentUrl, readComposeFile, readDeploySettings } from '../engine/deploy/inputs.js';
 import { readSource } from '../engine/promote/source-inputs.js';
 import { preparePromotion, prepareRollback } from '../engine/promote/prepare.js';
+import { PromotionRefusedError } from '../engine/promote/source.js';
 import { describeEnvironment } from '../engine/config/deploy-config.js';
 import { deployRequestFrom } from '../engine/deploy/inputs.js';
 import { environmentPlan, loadDeployConfig } from '../engine/fleet/config-file.js';
@@ -133,6 +134,7 @@ async function promoteFleet(own: OwnInputs): Promise<void> {
     url: environmentUrl(own.url, first),
     notifyUrl: first['notify-url'],
     notifySecret: first['notify-secret'],
+    github: githubRecording(true, run.runUrl),
   };
   const session = { environment: own.environment };
 
@@ -166,6 +168,11 @@ async function promoteFleet(own: OwnInputs): Promise<void> {
   const composeFile = composeFiles(resolved, actionInputs);
   const release = await verifyFleetSource(sourceHosts, from, requested, own.environment);
   core.info(`Gate: every ${from} host runs ${release.sha} with the same digests and answers ready`);
+  if (own['require-github-deployment']) {
+    const verdict = await githubDeploymentGate(from)(release.sha);
+    if (!verdict.ok) throw new PromotionRefusedError(verdict.reason, own.environment);
+    core.info(`Gate: GitHub records a successful deployment of ${release.sha} in ${from}`);
+  }
   core.setOutput('source-release', release.id);
   const members = rolloutMembers(resolved, actionInputs, { ...session, sha: release.sha }, (host) =>
     deployRequestFrom(

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseKeyValueFile } from './commands.mjs';
+import { startGitHubApi } from './github-api.mjs';
 import { runLocalAction } from './steps.mjs';
 import {
   demoStateFile,
@@ -74,7 +75,10 @@ const approve = (environment) => {
   return true;
 };
 
-const run = await runChain(sb, plan, { reporter, approve });
+// GitHub's side (deployments, commit statuses, attestations) is the local API, which checks every request.
+const githubApi = await startGitHubApi();
+const run = await runChain(sb, plan, { githubApi, reporter, approve });
+await githubApi.close();
 rmSync(run.work, { recursive: true, force: true });
 const failed = run.push.result !== 'success' || run.production?.result !== 'success';
 if (failed) {
@@ -159,13 +163,31 @@ const line = (name) => {
 [demo]   GET ${url}/version   -> ${version.status} ${version.body}  (Server: ${version.server})
 [demo]   GET ${url}/api/ready -> ${ready.status} ${ready.body}`;
 };
+// What GitHub shows for the commit, oldest first.
+const records = [
+  ...githubApi.deployments.map(
+    ({ deployment, statuses }) =>
+      `[demo] deployment #${deployment.id} ${deployment.environment.padEnd(10)} ${'releaseId' in deployment.payload ? 'by deployer' : 'by the job '} ${statuses.map((s) => s.state).join(' → ')}`,
+  ),
+  ...(githubApi.statuses.get(run.sha) ?? []).map(
+    (status) =>
+      `[demo] commit status ${status.context.padEnd(20)} ${status.state}  ${status.description ?? ''}`,
+  ),
+  ...githubApi.attestations.map(({ id, bundle }) => {
+    const [subject] = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')).subject;
+    return `[demo] attestation #${id}   ${subject.name}@sha256:${subject.digest.sha256.slice(0, 12)}…`;
+  }),
+];
+if (githubApi.violations.length > 0)
+  problems.push(`GitHub API requests off its description: ${githubApi.violations.join('; ')}`);
 console.log(`
 [demo] commit        ${run.sha}
 [demo] app image     ${release['app-image']}
 [demo] migrator      ${release['migrator-image']}
 [demo] proxy         ${proxy.container} (${proxyState}), sites: ${sites.join(' ')}
 ${line('staging')}
-${line('production')}`);
+${line('production')}
+${records.join('\n')}`);
 if (problems.length > 0) {
   console.error(`[demo] FAILED: ${problems.join('; ')}`);
   console.error(`[demo] what was deployed stays for inspection; remove it with: scripts/demo --down`);

@@ -7,7 +7,9 @@ import {
   createChain,
   destroyChain,
   planChain,
+  startGitHubApi,
   type Chain,
+  type GitHubApi,
   type ChainPlan,
   type HarnessEvent,
   type WorkflowResult,
@@ -37,6 +39,7 @@ describe('reusable workflows with a deploy config file: a push deploys every sta
   let sb: Sandbox;
   let plan: ChainPlan;
   let chain: Chain;
+  let api: GitHubApi;
   let staging: FleetHost[];
   let production: FleetHost[];
   const events: HarnessEvent[] = [];
@@ -73,7 +76,9 @@ describe('reusable workflows with a deploy config file: a push deploys every sta
   beforeAll(async () => {
     sb = sandbox();
     plan = await planChain(sb, { name: 'wffleet' });
+    api = await startGitHubApi();
     chain = createChain(sb, plan, {
+      githubApi: api,
       reporter: (event) => events.push(event),
       environments: () => ({
         staging: { secrets: { SSH_PRIVATE_KEY: sb.sshKey } },
@@ -126,6 +131,7 @@ describe('reusable workflows with a deploy config file: a push deploys every sta
   });
 
   afterAll(async () => {
+    await api?.close();
     for (const host of [...(staging ?? []), ...(production ?? [])]) {
       await host.fixture.ssh.run(['docker', 'rm', '--force', proxyOf(host).container], { check: false });
       await host.fixture.ssh.run(['rm', '-rf', '--', proxyOf(host).dir], { check: false });

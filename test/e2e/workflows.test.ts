@@ -3,7 +3,9 @@ import {
   createChain,
   destroyChain,
   planChain,
+  startGitHubApi,
   type Chain,
+  type GitHubApi,
   type ChainPlan,
   type HarnessEvent,
   type WorkflowResult,
@@ -31,6 +33,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
   let sb: Sandbox;
   let plan: ChainPlan;
   let chain: Chain;
+  let api: GitHubApi;
   const events: HarnessEvent[] = [];
 
   beforeAll(async () => {
@@ -39,10 +42,12 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
       if (!existsSync(`${repoRoot}${action}/dist/index.js`))
         throw new Error(`${action}/dist is missing: npm run build -- ${action}`);
     plan = await planChain(sb, { name: 'wfe2e' });
-    chain = createChain(sb, plan, { reporter: (event) => events.push(event) });
+    api = await startGitHubApi();
+    chain = createChain(sb, plan, { githubApi: api, reporter: (event) => events.push(event) });
   });
 
-  afterAll(() => {
+  afterAll(async () => {
+    await api?.close();
     if (!plan) return;
     destroyChain(sb, plan);
     if (chain) rmSync(chain.work, { recursive: true, force: true });
@@ -85,6 +90,23 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
       { encoding: 'utf8' },
     ).trim();
 
+  /** The commit statuses GitHub holds for a commit, oldest first, as `context state`. */
+  const commitStatuses = (sha: string) =>
+    (api.statuses.get(sha) ?? []).map((status) => `${status.context} ${status.state}`);
+  /**
+   * The deployments of an environment for a commit, oldest first: who made it (GitHub for the job, deployer
+   * for the deploy, told by its payload) and its statuses in order.
+   */
+  const deploymentsOf = (environment: string, sha: string) =>
+    api.deployments
+      .filter((d) => d.deployment.environment === environment && d.deployment.sha === sha)
+      .map((d) => ({
+        by: 'releaseId' in (d.deployment.payload as object) ? 'deployer' : 'job',
+        payload: d.deployment.payload,
+        states: d.statuses.map((status) => status.state),
+        environmentUrl: d.statuses.find((status) => status.state === 'success')?.environment_url,
+      }));
+
   let first: { sha: string; appImage: string; appDigest: string; migratorDigest: string };
 
   it('a push to main releases both images and deploys them by digest to staging, blue-green', async () => {
@@ -124,6 +146,40 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     const located = events.filter((event) => event.type === 'step' && event.name === 'Locate deployer');
     expect(located.length).toBe(2);
     for (const step of located) expect(step.log).toContain(`@${deployerSha}`);
+    // GitHub's record: the job's deployment (the environment key) and deployer's, with both digests; the
+    // commit status deployer/staging; both images' provenance attestations, by digest.
+    expect(deploymentsOf('staging', head)).toEqual([
+      {
+        by: 'job',
+        payload: {},
+        states: ['in_progress', 'success'],
+        environmentUrl: `http://127.0.0.1:${plan.staging.port}`,
+      },
+      {
+        by: 'deployer',
+        payload: expect.objectContaining({
+          releaseId: staging['release-id'],
+          appDigest: release['app-digest'],
+          migratorDigest: release['migrator-digest'],
+        }),
+        states: ['in_progress', 'success'],
+        environmentUrl: `http://127.0.0.1:${plan.staging.port}`,
+      },
+    ]);
+    expect(commitStatuses(head)).toEqual(['deployer/staging pending', 'deployer/staging success']);
+    const attested = api.attestations.map(
+      (attestation) =>
+        JSON.parse(Buffer.from(attestation.bundle.dsseEnvelope.payload, 'base64').toString('utf8'))
+          .subject[0],
+    );
+    expect(attested).toEqual([
+      { name: `${sb.registry}/${plan.repository}`, digest: { sha256: release['app-digest']!.slice(7) } },
+      {
+        name: `${sb.registry}/${plan.repository}-migrator`,
+        digest: { sha256: release['migrator-digest']!.slice(7) },
+      },
+    ]);
+    expect(api.violations).toEqual([]);
     first = {
       sha: head,
       appImage: release['app-image']!,
@@ -151,6 +207,16 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
       expect.arrayContaining([`${plan.staging.project}.caddy`, `${plan.production.project}.caddy`]),
     );
     expect(await version(plan.staging.port)).toBe(first.sha);
+    expect(
+      deploymentsOf('production', first.sha).map(({ by, states }) => `${by} ${states.join(' ')}`),
+    ).toEqual(['job in_progress success', 'deployer in_progress success']);
+    expect(commitStatuses(first.sha)).toEqual([
+      'deployer/staging pending',
+      'deployer/staging success',
+      'deployer/production pending',
+      'deployer/production success',
+    ]);
+    expect(api.violations).toEqual([]);
   });
 
   it('refuses to promote a commit staging does not run, leaving production as it was', async () => {
@@ -182,6 +248,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
   it('names the missing environment secrets before touching anything (APP_HOST_PORT only for recreate)', async () => {
     const plain = await planChain(sb, { name: 'wfe2e' });
     const broken = createChain(sb, plain, {
+      githubApi: api,
       environments: ({ staging, production }) => {
         const { DEPLOY_PATH: _path, APP_HOST_PORT: _port, ...rest } = staging!.secrets!;
         return { staging: { secrets: rest }, production: production! };

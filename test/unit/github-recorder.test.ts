@@ -110,7 +110,7 @@ describe('GitHub deployment records', () => {
     await first.finish(production, recorded('success'));
     const failed = { ...production, releaseId: '20261124T110000Z-bbbbbbb' };
     await recorder.begin(failed);
-    await recorder.finish(failed, { ...recorded('failure', 'not ready'), id: failed.releaseId });
+    await recorder.finish(failed, { ...recorded('failed', 'not ready'), id: failed.releaseId });
     // A failed attempt replaces nothing: the first release is still live.
     expect(api.deployments.map((d) => d.statuses.map((s) => s.state))).toEqual([
       ['in_progress', 'success'],

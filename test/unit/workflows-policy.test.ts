@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { parse } from 'yaml';
 import {
@@ -79,7 +80,11 @@ describe.each(reusable)('.github/workflows/%s', (_file, workflow) => {
   });
 
   it("checks deployer out at the called workflow's own commit before using its actions", () => {
-    for (const [id, job] of jobs) {
+    const usingDeployer = jobs.filter(([, job]) =>
+      job.steps?.some((step) => step.uses?.startsWith('./.deployer/')),
+    );
+    expect(usingDeployer.length).toBeGreaterThan(0);
+    for (const [id, job] of usingDeployer) {
       const steps = job.steps ?? [];
       const checkout = steps.findIndex((step) => step.with?.path === '.deployer');
       expect(checkout, id).toBeGreaterThanOrEqual(0);
@@ -388,13 +393,92 @@ describe.each(starters)('workflows-templates/%s', (file, workflow) => {
   it("calls deployer's reusable workflows with no default token permissions and each call's own grant", () => {
     expect(workflow.permissions).toEqual({});
     for (const [id, job] of Object.entries(workflow.jobs)) {
-      expect(job.uses, id).toMatch(/^acme\/deployer\/\.github\/workflows\/[a-z-]+\.yml@v1$/);
-      const called = load(job.uses!.replace(/^acme\/deployer\//, '').replace(/@v1$/, ''));
+      const called = load(calledPath(job.uses!));
       for (const [calledId, calledJob] of Object.entries(called.jobs))
         for (const [scope, level] of Object.entries(calledJob.permissions as Record<string, string>))
           expect((job.permissions as Record<string, string>)?.[scope], `${id} -> ${calledId} ${scope}`).toBe(
             level,
           );
+      // Nothing beyond what the called jobs ask for.
+      const asked = new Set(
+        Object.values(called.jobs).flatMap((calledJob) => Object.keys(calledJob.permissions as object)),
+      );
+      expect(
+        Object.keys(job.permissions as object).filter((scope) => !asked.has(scope)),
+        id,
+      ).toEqual([]);
     }
   });
+
+  it('pins deployer by full commit id with its release version, the same in every call', () => {
+    const uses = [
+      ...readFileSync(`${repoRoot}workflows-templates/${file}`, 'utf8').matchAll(/^\s*uses: (.*)$/gm),
+    ];
+    expect(uses.length).toBe(Object.keys(workflow.jobs).length);
+    for (const [, line] of uses) expect(line).toMatch(PINNED_CALL);
+    expect(new Set(uses.map(([, line]) => PINNED_CALL.exec(line!)!.slice(2, 4).join(' ')))).toEqual(
+      new Set([`${pin.sha} ${pin.version}`]),
+    );
+  });
+
+  it('passes each secret the called workflow declares by name, never `secrets: inherit`', () => {
+    for (const [id, job] of Object.entries(workflow.jobs)) {
+      const declared = Object.keys(load(calledPath(job.uses!)).on.workflow_call!.secrets ?? {});
+      expect(job.secrets, id).toEqual(
+        Object.fromEntries(declared.map((name) => [name, `\${{ secrets.${name} }}`])),
+      );
+    }
+  });
+});
+
+/** `uses: acme/deployer/.github/workflows/<file>@<commit id> # v<major>.<minor>.<patch>` */
+const PINNED_CALL = /^acme\/deployer\/(\.github\/workflows\/[a-z-]+\.yml)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$/;
+const calledPath = (uses: string) => uses.replace(/^acme\/deployer\//, '').replace(/@.*$/, '');
+const pin = (() => {
+  const [, , sha, version] = PINNED_CALL.exec(
+    /uses: (.*)$/m.exec(readFileSync(`${repoRoot}workflows-templates/deployer-staging.yml`, 'utf8'))![1]!,
+  )!;
+  return { sha: sha!, version: version! };
+})();
+const git = (...args: string[]) =>
+  execFileSync('git', ['-C', repoRoot, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const hasCommit = (sha: string) => {
+  try {
+    git('cat-file', '-e', `${sha}^{commit}`);
+    return true;
+  } catch {
+    return false;
+  }
+};
+// A shallow clone may lack the pinned commit; a full one (CI's) must have it.
+const shallow = git('rev-parse', '--is-shallow-repository').trim() === 'true';
+
+describe.skipIf(shallow && !hasCommit(pin.sha))('the commit the starters pin', () => {
+  const at = (path: string) => parse(git('show', `${pin.sha}:${path}`)) as Workflow;
+
+  it("is one of this repository's commits on the way to HEAD, released as the version the comment names", () => {
+    expect(hasCommit(pin.sha)).toBe(true);
+    git('merge-base', '--is-ancestor', pin.sha, 'HEAD');
+    expect(`v${JSON.parse(git('show', `${pin.sha}:package.json`)).version}`).toBe(pin.version);
+  });
+
+  it.each(starters)(
+    'has the inputs, secrets and permissions %s uses in its reusable workflows',
+    (_file, workflow) => {
+      for (const [id, job] of Object.entries(workflow.jobs)) {
+        const called = at(calledPath(job.uses!));
+        const trigger = called.on.workflow_call!;
+        for (const input of Object.keys(job.with ?? {}))
+          expect(trigger.inputs, `${id} with ${input}`).toHaveProperty([input]);
+        for (const secret of Object.keys(job.secrets as object))
+          expect(trigger.secrets, `${id} secret ${secret}`).toHaveProperty([secret]);
+        for (const [calledId, calledJob] of Object.entries(called.jobs))
+          for (const [scope, level] of Object.entries(calledJob.permissions as Record<string, string>))
+            expect(
+              (job.permissions as Record<string, string>)?.[scope],
+              `${id} -> ${calledId} ${scope}`,
+            ).toBe(level);
+      }
+    },
+  );
 });

@@ -68,7 +68,11 @@ export class GitHubDeploymentRecorder {
   }
 
   /** The attempt was recorded on the host: the same outcome on GitHub. */
-  async finish(facts: DeploymentFacts, release: ReleaseRecord, environmentUrl?: string): Promise<void> {
+  async finish(
+    facts: DeploymentFacts,
+    release: Pick<ReleaseRecord, 'id' | 'status' | 'reason'>,
+    environmentUrl?: string,
+  ): Promise<void> {
     const states = finalStates(release.status);
     const description = describeAttempt(release);
     const id = this.deploymentId;
