@@ -1,11 +1,12 @@
 import * as core from '@actions/core';
 import { deployOverSsh } from '../engine/deploy/session.js';
-import { rollOut, type RolloutMember, type RolloutResult } from '../engine/fleet/rollout.js';
+import { rollOut, type RolloutMember } from '../engine/fleet/rollout.js';
 import { rolloutHosts, rolloutSummaryMarkdown } from '../engine/fleet/summary.js';
 import { notify } from '../engine/notify.js';
 import { actionsReporter } from './actions-reporter.js';
 import { setReleaseOutputs } from './deploy-step.js';
-import { githubDeploymentRun, type GitHubRecording, type RecordedAttempt } from './github-recording.js';
+import { githubDeploymentRun, type GitHubRecording } from './github-recording.js';
+import { rolloutAttempt } from '../engine/github/deployments.js';
 
 export interface FleetStep {
   title: string;
@@ -51,15 +52,4 @@ export async function fleetStep(step: FleetStep): Promise<void> {
     if (problem) core.warning(`Notification to notify-url failed: ${problem}`);
   }
   if (result.failure) core.setFailed(result.failure.message);
-}
-
-/**
- * The rollout as one attempt on GitHub: success when every host's release is; a failed rollout left no host
- * on the new release (switched hosts rolled back), so it reads as rolled back unless it was cancelled.
- */
-function rolloutAttempt(result: RolloutResult, id: string | undefined): RecordedAttempt | undefined {
-  if (!id) return undefined;
-  if (result.status === 'success') return { id, status: 'success' };
-  const cancelled = result.members.some((member) => member.state === 'cancelled');
-  return { id, status: cancelled ? 'cancelled' : 'rolled_back', reason: result.failure?.message };
 }

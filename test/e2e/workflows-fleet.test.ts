@@ -151,6 +151,15 @@ describe('reusable workflows with a deploy config file: a push deploys every sta
       h.status,
     ]);
 
+  /** The environment's deployments on GitHub, oldest first: by whom, and their statuses. */
+  const githubRecords = (environment: string) =>
+    api.deployments
+      .filter((d) => d.deployment.environment === environment)
+      .map(
+        (d) =>
+          `${'releaseId' in (d.deployment.payload as object) ? 'deployer' : 'job'} ${d.statuses.map((s) => s.state).join(' ')}`,
+      );
+
   let head: string;
 
   it('a push releases the images and deploys them to both staging hosts from the file', async () => {
@@ -164,6 +173,12 @@ describe('reusable workflows with a deploy config file: a push deploys every sta
       ['web-2', 'success'],
     ]);
     for (const host of staging) expect(await version(host), host.name).toBe(head);
+    // On GitHub the rollout is one deployment of staging (beside the job's own), not one per host.
+    expect(githubRecords('staging')).toEqual(['job in_progress success', 'deployer in_progress success']);
+    expect((api.statuses.get(head) ?? []).map((status) => `${status.context} ${status.state}`)).toEqual([
+      'deployer/staging pending',
+      'deployer/staging success',
+    ]);
   });
 
   it('"Run workflow" promotes what both staging hosts run to the production host of the file', async () => {
@@ -173,5 +188,13 @@ describe('reusable workflows with a deploy config file: a push deploys every sta
     expect(outputs).toMatchObject({ status: 'success', sha: head });
     expect(hostsOutput(outputs)).toEqual([['prod-web-1', 'success']]);
     expect(await version(production[0]!)).toBe(head);
+    // The starter's require-github-deployment gate read staging's record before promoting.
+    expect(
+      events.some(
+        (event) => event.type === 'step' && /GitHub records a successful deployment/.test(event.log ?? ''),
+      ),
+    ).toBe(true);
+    expect(githubRecords('production')).toEqual(['job in_progress success', 'deployer in_progress success']);
+    expect(api.violations).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import {
   describeAttempt,
   finalStates,
   repositoryOf,
+  rolloutAttempt,
 } from '../../actions/engine/github/deployments.js';
 
 const repository = { owner: 'acme', repo: 'hello' };
@@ -106,5 +107,26 @@ describe('GitHub deployment requests', () => {
   it('reads owner/name', () => {
     expect(repositoryOf('acme/hello')).toEqual(repository);
     expect(repositoryOf('acme')).toBeUndefined();
+  });
+
+  it('reads a rollout as one attempt: success only when every host is; a failed one left no host on it', () => {
+    const member = (state: string) => ({ state }) as never;
+    const failure = new Error('web-2: not ready');
+    expect(
+      rolloutAttempt({ status: 'success', members: [member('success'), member('success')] }, 'r1'),
+    ).toEqual({
+      id: 'r1',
+      status: 'success',
+    });
+    expect(
+      rolloutAttempt({ status: 'failed', members: [member('rolled_back'), member('failed')], failure }, 'r1'),
+    ).toEqual({ id: 'r1', status: 'rolled_back', reason: 'web-2: not ready' });
+    expect(
+      rolloutAttempt(
+        { status: 'failed', members: [member('cancelled'), member('not-started')], failure },
+        'r1',
+      ),
+    ).toMatchObject({ status: 'cancelled' });
+    expect(rolloutAttempt({ status: 'failed', members: [], failure }, undefined)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 // GitHub's record of a deploy: a deployment with its statuses, and the commit status `deployer/<environment>`.
 // Pure: the request parameters, built from what the deploy knows. The recorder (recorder.ts) sends them.
 import { pinnedDigest } from '../commands/registry.js';
+import type { RolloutResult } from '../fleet/rollout.js';
 import type { ReleaseRecord, ReleaseStatus } from '../state/release.js';
 
 export interface Repository {
@@ -140,4 +141,18 @@ export function checkGitHubDeployment(
       reason: `GitHub's latest deployment of ${sha} in ${environment} (#${latest.id}) is ${state ?? 'without any status'}, not success`,
     };
   return { ok: true };
+}
+
+/**
+ * The rollout as one attempt on GitHub: success when every host's release is; a failed rollout left no host
+ * on the new release (switched hosts rolled back), so it reads as rolled back unless it was cancelled.
+ */
+export function rolloutAttempt(
+  result: Pick<RolloutResult, 'status' | 'members' | 'failure'>,
+  id: string | undefined,
+): Pick<ReleaseRecord, 'id' | 'status' | 'reason'> | undefined {
+  if (!id) return undefined;
+  if (result.status === 'success') return { id, status: 'success' };
+  const cancelled = result.members.some((member) => member.state === 'cancelled');
+  return { id, status: cancelled ? 'cancelled' : 'rolled_back', reason: result.failure?.message };
 }
