@@ -40,6 +40,7 @@ export function githubRecording(
 /** promote-prod `require-github-deployment`: the gate that asks GitHub about the source environment. */
 export function githubDeploymentGate(environment: string) {
   const token = core.getInput('github-token');
+  if (token) core.setSecret(token);
   const repository = repositoryOf(process.env.GITHUB_REPOSITORY ?? '');
   return async (sha: string) => {
     if (!token || !repository)

@@ -3357,7 +3357,7 @@ function coerce (version, options) {
 
 
 
-var buffer = __webpack_require__(2562)
+var buffer = __webpack_require__(181)
 var Buffer = buffer.Buffer
 
 var safer = {}
@@ -21236,7 +21236,7 @@ module.exports = {
 
 
 
-const { kMaxLength } = __webpack_require__(2562);
+const { kMaxLength } = __webpack_require__(181);
 const {
   createInflate,
   constants: {

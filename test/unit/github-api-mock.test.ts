@@ -230,7 +230,10 @@ describe('the GitHub API mock', { timeout: 30_000 }, () => {
       { state: 'success', context: 'deployer/staging' },
       'token ghs_job1',
     );
-    expect(status).toMatchObject({ status: 403, body: { message: 'Resource not accessible by integration' } });
+    expect(status).toMatchObject({
+      status: 403,
+      body: { message: 'Resource not accessible by integration' },
+    });
     expect((await call('GET', `${REPO}/deployments`, undefined, 'token ghs_job2')).status).toBe(200);
     expect((await call('POST', `${REPO}/deployments`, { ref: SHA }, 'token ghs_job2')).status).toBe(403);
     expect((await call('GET', `${REPO}/deployments`, undefined, 'token ghs_unknown')).status).toBe(401);
