@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAndPushExample, type ExampleRelease } from '../support/images.js';
+import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
 import { eventually, get } from '../support/http.js';
 import {
@@ -82,9 +83,27 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
   const version = async (port: number) =>
     JSON.parse((await get(`http://127.0.0.1:${port}/version`)).body).version as string;
 
-  /** Runs `act` while a steady stream of requests goes through the proxy to `port`, and a 5 s request meanwhile. */
-  async function underLoad(port: number, act: () => Promise<ActionRun>) {
+  /** Whether an app container of the project is answering a request now (examples/hello's in-flight marks). */
+  const answering = async (project: string) =>
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        `for c in $(docker ps -q --filter "label=com.docker.compose.project=$1" --filter label=com.docker.compose.service=app); do
+           docker exec "$c" sh -c 'grep -qs . /tmp/hello-inflight/*' && echo busy; done; true`,
+        'sh',
+        project,
+      ],
+      { encoding: 'utf8' },
+    ).includes('busy');
+
+  /**
+   * Runs `act` while a steady stream of requests goes through the proxy to `port`, and a 5 s request
+   * meanwhile, which the app of `fixture` is answering before `act` starts (the switch must not cut it).
+   */
+  async function underLoad(port: number, fixture: HostFixture, act: () => Promise<ActionRun>) {
     const slow = get(`http://127.0.0.1:${port}/api/slow?seconds=5`, { timeoutMs: 30_000 });
+    await eventually(() => answering(fixture.projectName), Boolean, 4_000);
     const { run, load } = await loaded(`http://127.0.0.1:${port}/version`, act);
     return { run, load, slow: await slow };
   }
@@ -104,7 +123,7 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
   });
 
   it('deploys the next release under load: no failed request, a 5 s request started before the switch completes', async () => {
-    const { run, load, slow } = await underLoad(stagingPort, () => deployStaging(releaseB));
+    const { run, load, slow } = await underLoad(stagingPort, staging, () => deployStaging(releaseB));
     expect(run.code, run.stdout).toBe(0);
     console.log('deploy under load', JSON.stringify(load));
     expect(load.failed).toBe(0);
@@ -121,7 +140,7 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
 
   it('rolls back by itself when the new release never answers ready: the old one served every request', async () => {
     const before = await staging.state();
-    const { run, load, slow } = await underLoad(stagingPort, () =>
+    const { run, load, slow } = await underLoad(stagingPort, staging, () =>
       deployStaging(neverReady, { 'ready-timeout': '4s', 'ready-expect-json': '' }),
     );
     expect(run.code).toBe(1);
@@ -154,7 +173,9 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
     // Staging moves to A again; production follows under load, and staging's traffic never notices.
     expect((await deployStaging(releaseA)).code).toBe(0);
     const stagingLoad = startLoad(`http://127.0.0.1:${stagingPort}/version`, { rate: 100 });
-    const { run, load, slow } = await underLoad(productionPort, () => promote({ sha: releaseA.sha }));
+    const { run, load, slow } = await underLoad(productionPort, production, () =>
+      promote({ sha: releaseA.sha }),
+    );
     const onStaging = await stagingLoad.stop();
     expect(run.code, run.stdout).toBe(0);
     console.log('promotion under load', JSON.stringify(load), 'staging meanwhile', JSON.stringify(onStaging));
@@ -169,7 +190,7 @@ describe('blue-green deploys behind the Caddy proxy on the sandbox host', () => 
 
   it('rolls production back to the earlier release under load', async () => {
     const state = await production.state();
-    const { run, load, slow } = await underLoad(productionPort, () =>
+    const { run, load, slow } = await underLoad(productionPort, production, () =>
       promote({ mode: 'rollback', 'rollback-to': state.previous!.id }),
     );
     expect(run.code, run.stdout).toBe(0);

@@ -236,6 +236,8 @@ describe('registry commands', () => {
   it('sorts registry failures by what they mean (real Docker messages)', () => {
     expect(classifyRegistryFailure('ERROR: 127.0.0.1:5000/x/hello:nope: not found')).toBe('absent');
     expect(classifyRegistryFailure('no such manifest: 127.0.0.1:5000/x:y')).toBe('absent');
+    // A connection closed before any answer (seen from `compose pull` of a registry that resets at once).
+    expect(classifyRegistryFailure('Get "http://127.0.0.1:41905/v2/": EOF')).toBe('unreachable');
     // A registry whose connection is reset as the request is written (seen from `compose pull`).
     expect(
       classifyRegistryFailure(

@@ -64,7 +64,7 @@ export type RegistryFailure = 'absent' | 'unauthorized' | 'unreachable' | 'other
 export function classifyRegistryFailure(stderr: string): RegistryFailure {
   const text = stderr.toLowerCase();
   if (
-    /connection refused|no such host|i\/o timeout|network is unreachable|no route to host|server misbehaving|tls: |x509: |server gave http response|context deadline exceeded|connection reset|broken pipe/.test(
+    /connection refused|no such host|i\/o timeout|network is unreachable|no route to host|server misbehaving|tls: |x509: |server gave http response|context deadline exceeded|connection reset|broken pipe|": eof$/m.test(
       text,
     )
   )
