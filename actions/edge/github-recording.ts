@@ -22,6 +22,7 @@ export function githubRecording(
   runUrl: string | undefined,
 ): GitHubRecording | undefined {
   const token = core.getInput('github-token');
+  if (token) core.setSecret(token);
   const repository = repositoryOf(process.env.GITHUB_REPOSITORY ?? '');
   if (!token || !repository) {
     core.warning(
@@ -29,7 +30,6 @@ export function githubRecording(
     );
     return undefined;
   }
-  core.setSecret(token);
   const apiUrl = process.env.GITHUB_API_URL || 'https://api.github.com';
   const recorder = new GitHubDeploymentRecorder(githubRest(token, apiUrl), repository, (message) =>
     core.warning(message),
