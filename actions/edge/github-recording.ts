@@ -4,7 +4,7 @@ import { githubRest } from '../engine/github/client.js';
 import { repositoryOf, type DeploymentFacts } from '../engine/github/deployments.js';
 import type { ReleaseRecord } from '../engine/state/release.js';
 import { GitHubDeploymentRecorder } from '../engine/github/recorder.js';
-import { githubDeploymentVerdict } from '../engine/github/gate.js';
+import { requireGitHubDeployment, type GitHubAccess } from '../engine/github/gate.js';
 
 /** How deploy-staging and promote-prod record a deploy on GitHub (deployments, commit status). */
 export interface GitHubRecording {
@@ -14,43 +14,44 @@ export interface GitHubRecording {
 }
 
 /**
- * The recorder for this run, from the `github-token` input (github.token by default), GITHUB_REPOSITORY
- * and GITHUB_API_URL (GitHub Enterprise Server has its own). Without a token the deploy goes on unrecorded.
+ * GitHub for this run: the `github-token` input (github.token by default, masked at once), GITHUB_REPOSITORY
+ * and GITHUB_API_URL (GitHub Enterprise Server has its own); or why GitHub cannot be asked.
  */
+function githubAccess(): GitHubAccess {
+  const token = core.getInput('github-token');
+  if (token) core.setSecret(token);
+  const repository = repositoryOf(process.env.GITHUB_REPOSITORY ?? '');
+  if (!token) return { unavailable: 'github-token is empty' };
+  if (!repository) return { unavailable: 'GITHUB_REPOSITORY is not owner/name' };
+  return { rest: githubRest(token, process.env.GITHUB_API_URL || 'https://api.github.com'), repository };
+}
+
+/** The recorder for this run. Without a token the deploy goes on unrecorded, with a warning. */
 export function githubRecording(
   production: boolean,
   runUrl: string | undefined,
 ): GitHubRecording | undefined {
-  const token = core.getInput('github-token');
-  if (token) core.setSecret(token);
-  const repository = repositoryOf(process.env.GITHUB_REPOSITORY ?? '');
-  if (!token || !repository) {
+  const access = githubAccess();
+  if ('unavailable' in access) {
     core.warning(
-      `The deploy is not recorded on GitHub (no deployment, no commit status): ${token ? 'GITHUB_REPOSITORY is not owner/name' : 'github-token is empty'}.`,
+      `The deploy is not recorded on GitHub (no deployment, no commit status): ${access.unavailable}.`,
     );
     return undefined;
   }
-  const apiUrl = process.env.GITHUB_API_URL || 'https://api.github.com';
-  const recorder = new GitHubDeploymentRecorder(githubRest(token, apiUrl), repository, (message) =>
+  const recorder = new GitHubDeploymentRecorder(access.rest, access.repository, (message) =>
     core.warning(message),
   );
   return { recorder, production, runUrl };
 }
 
-/** promote-prod `require-github-deployment`: the gate that asks GitHub about the source environment. */
-export function githubDeploymentGate(environment: string) {
-  const token = core.getInput('github-token');
-  if (token) core.setSecret(token);
-  const repository = repositoryOf(process.env.GITHUB_REPOSITORY ?? '');
-  return async (sha: string) => {
-    if (!token || !repository)
-      return {
-        ok: false as const,
-        reason: `require-github-deployment needs github-token and GITHUB_REPOSITORY to ask GitHub about ${environment}`,
-      };
-    const rest = githubRest(token, process.env.GITHUB_API_URL || 'https://api.github.com');
-    return githubDeploymentVerdict(rest, repository, environment, sha);
-  };
+/** promote-prod `require-github-deployment`: the gate on GitHub's record of `source` before promoting to `target`. */
+export function githubDeploymentGate(source: string, target: string) {
+  const access = githubAccess();
+  const reachable: GitHubAccess =
+    'unavailable' in access
+      ? { unavailable: `require-github-deployment cannot ask GitHub about ${source}: ${access.unavailable}` }
+      : access;
+  return (sha: string) => requireGitHubDeployment(reachable, source, target, sha);
 }
 
 /** What GitHub is told a deploy (or a whole rollout) came to. */

@@ -8,7 +8,6 @@ import { readSshTarget } from '../engine/ssh-inputs.js';
 import { environmentUrl, readComposeFile, readDeploySettings } from '../engine/deploy/inputs.js';
 import { readSource } from '../engine/promote/source-inputs.js';
 import { preparePromotion, prepareRollback } from '../engine/promote/prepare.js';
-import { PromotionRefusedError } from '../engine/promote/source.js';
 import { describeEnvironment } from '../engine/config/deploy-config.js';
 import { deployRequestFrom } from '../engine/deploy/inputs.js';
 import { environmentPlan, loadDeployConfig } from '../engine/fleet/config-file.js';
@@ -114,7 +113,9 @@ async function act(): Promise<void> {
       composeFileContent: readComposeFile(settings, runMigrations),
       runMigrations,
       run: runIdentity(run),
-      ...(own['require-github-deployment'] ? { githubGate: githubDeploymentGate(own['promote-from']) } : {}),
+      ...(own['require-github-deployment']
+        ? { githubGate: githubDeploymentGate(own['promote-from'], own.environment) }
+        : {}),
       onVerified: (release) => core.setOutput('source-release', release.id),
     }),
   });
@@ -169,8 +170,7 @@ async function promoteFleet(own: OwnInputs): Promise<void> {
   const release = await verifyFleetSource(sourceHosts, from, requested, own.environment);
   core.info(`Gate: every ${from} host runs ${release.sha} with the same digests and answers ready`);
   if (own['require-github-deployment']) {
-    const verdict = await githubDeploymentGate(from)(release.sha);
-    if (!verdict.ok) throw new PromotionRefusedError(verdict.reason, own.environment);
+    await githubDeploymentGate(from, own.environment)(release.sha);
     core.info(`Gate: GitHub records a successful deployment of ${release.sha} in ${from}`);
   }
   core.setOutput('source-release', release.id);

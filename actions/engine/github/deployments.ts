@@ -113,6 +113,12 @@ function shorten(text: string): string {
   return line.length <= 140 ? line : `${line.slice(0, 139)}…`;
 }
 
+/** Whether GitHub's answer means the token lacks a permission (401, 403, or 404 for what it may not see). */
+export function refusedForPermission(error: unknown): boolean {
+  const status = (error as { status?: number }).status;
+  return status === 401 || status === 403 || status === 404;
+}
+
 /** `owner/name` (GITHUB_REPOSITORY) as the API's two path parameters; undefined when it is not one. */
 export function repositoryOf(slug: string): Repository | undefined {
   const match = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(slug);

@@ -1,11 +1,34 @@
-import { checkGitHubDeployment, listDeploymentsParams, type Repository } from './deployments.js';
+import { PromotionRefusedError } from '../promote/source.js';
+import {
+  checkGitHubDeployment,
+  listDeploymentsParams,
+  refusedForPermission,
+  type Repository,
+} from './deployments.js';
 import type { GitHubRest } from './recorder.js';
 
+/** Where the gate asks GitHub; undefined when it cannot (the reason is given instead). */
+export type GitHubAccess = { rest: GitHubRest; repository: Repository } | { unavailable: string };
+
 /**
- * Asks GitHub whether `sha` has a successful deployment in `environment`. Unlike the records, this gate
+ * promote-prod `require-github-deployment`: refuses the promotion to `target` (PromotionRefusedError)
+ * unless `sha`'s latest deployment in `source` stands at success on GitHub. Unlike the records, this gate
  * was asked for: when GitHub cannot answer (no token, no `deployments: read`), the promotion is refused.
  */
-export async function githubDeploymentVerdict(
+export async function requireGitHubDeployment(
+  access: GitHubAccess,
+  source: string,
+  target: string,
+  sha: string,
+): Promise<void> {
+  const verdict =
+    'unavailable' in access
+      ? { ok: false as const, reason: access.unavailable }
+      : await githubDeploymentVerdict(access.rest, access.repository, source, sha);
+  if (!verdict.ok) throw new PromotionRefusedError(verdict.reason, target);
+}
+
+async function githubDeploymentVerdict(
   rest: GitHubRest,
   repository: Repository,
   environment: string,
@@ -23,9 +46,7 @@ export async function githubDeploymentVerdict(
       states: statuses.map((status) => status.state),
     });
   } catch (error) {
-    const status = (error as { status?: number }).status;
-    const permission =
-      status === 401 || status === 403 || status === 404 ? ' (the token needs `deployments: read`)' : '';
+    const permission = refusedForPermission(error) ? ' (the token needs `deployments: read`)' : '';
     return {
       ok: false,
       reason: `GitHub's deployments could not be read: ${(error as Error).message}${permission}`,

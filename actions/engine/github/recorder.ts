@@ -6,6 +6,7 @@ import {
   describeAttempt,
   finalStates,
   listDeploymentsParams,
+  refusedForPermission,
   type DeploymentFacts,
   type Repository,
 } from './deployments.js';
@@ -122,11 +123,10 @@ export class GitHubDeploymentRecorder {
     try {
       await work();
     } catch (error) {
-      const status = (error as { status?: number }).status;
-      if (status === 401 || status === 403 || status === 404) {
+      if (refusedForPermission(error)) {
         this.refused.add(permission);
         this.warn(
-          `GitHub refused to record the deploy (${status} ${(error as Error).message}): the token needs \`${permission}\` (permissions: { ${permission.replace(': ', ': ')} } in the job). The deploy itself is not affected.`,
+          `GitHub refused to record the deploy (${(error as { status: number }).status} ${(error as Error).message}): the token needs \`${permission}\` (permissions: { ${permission} } in the job). The deploy itself is not affected.`,
         );
       } else {
         this.warn(

@@ -7,7 +7,7 @@ import type { ReleaseRecord } from '../state/release.js';
 import type { DeployRequest } from '../types/deploy.js';
 import type { RunIdentity } from '../types/run.js';
 import { rollbackTarget } from './gate.js';
-import { PromotionRefusedError, verifySource, type SourceEnvironment } from './source.js';
+import { verifySource, type SourceEnvironment } from './source.js';
 
 export interface Promotion {
   requested: string;
@@ -18,8 +18,8 @@ export interface Promotion {
   composeFileContent: string;
   runMigrations: boolean;
   run: RunIdentity;
-  /** A second gate on GitHub's record: the verdict on the source's (full) sha. */
-  githubGate?: (sha: string) => Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** A second gate on GitHub's record of the source's (full) sha: rejects to refuse the promotion. */
+  githubGate?: (sha: string) => Promise<void>;
   /** Told the source release once the gate passed (promote-prod's `source-release` output). */
   onVerified?: (release: ReleaseRecord) => void;
 }
@@ -42,8 +42,7 @@ export function preparePromotion(settings: DeploySettings, promotion: Promotion)
       if (sourceExecutor !== executor) await sourceExecutor.close();
     }
     if (promotion.githubGate) {
-      const verdict = await promotion.githubGate(release.sha);
-      if (!verdict.ok) throw new PromotionRefusedError(verdict.reason, promotion.environment);
+      await promotion.githubGate(release.sha);
       log.info(
         'gate',
         `GitHub records a successful deployment of ${release.sha} in ${promotion.source.environment}`,
