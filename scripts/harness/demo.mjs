@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseKeyValueFile } from './commands.mjs';
-import { startGitHubApi } from './github-api.mjs';
+import { attestedStatement, recordedBy, startGitHubApi } from './github-api.mjs';
 import { runLocalAction } from './steps.mjs';
 import {
   demoStateFile,
@@ -167,14 +167,15 @@ const line = (name) => {
 const records = [
   ...githubApi.deployments.map(
     ({ deployment, statuses }) =>
-      `[demo] deployment #${deployment.id} ${deployment.environment.padEnd(10)} ${'releaseId' in deployment.payload ? 'by deployer' : 'by the job '} ${statuses.map((s) => s.state).join(' → ')}`,
+      `[demo] deployment #${deployment.id} ${deployment.environment.padEnd(10)} ${recordedBy(deployment) === 'deployer' ? 'by deployer' : 'by the job '} ${statuses.map((s) => s.state).join(' → ')}`,
   ),
   ...(githubApi.statuses.get(run.sha) ?? []).map(
     (status) =>
       `[demo] commit status ${status.context.padEnd(20)} ${status.state}  ${status.description ?? ''}`,
   ),
-  ...githubApi.attestations.map(({ id, bundle }) => {
-    const [subject] = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')).subject;
+  ...githubApi.attestations.map((attestation) => {
+    const { id } = attestation;
+    const [subject] = attestedStatement(attestation).subject;
     return `[demo] attestation #${id}   ${subject.name}@sha256:${subject.digest.sha256.slice(0, 12)}…`;
   }),
 ];

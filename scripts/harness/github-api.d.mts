@@ -114,6 +114,20 @@ declare function actor(base: string): {
   user_view_type: string;
   site_admin: boolean;
 };
+export declare function postToRepository(
+  apiUrl: string,
+  token: string,
+  repository: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }>;
+/** The in-toto statement an attestation's bundle carries. */
+export declare function attestedStatement(attestation: { bundle: SigstoreBundle }): {
+  subject: Array<{ name: string; digest: { sha256: string } }>;
+  [key: string]: unknown;
+};
+/** Who recorded a deployment: deployer (its payload names the release) or GitHub for a job's environment. */
+export declare function recordedBy(deployment: Pick<Deployment, 'payload'>): 'deployer' | 'job';
 export declare function startGitHubApi(options?: { token?: string }): Promise<GitHubApi>;
 
 /** A workflow's or job's `permissions`: an object of scopes, `read-all` or `write-all`. */

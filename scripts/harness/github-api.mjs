@@ -247,6 +247,27 @@ function paginate(items, call) {
   };
 }
 
+/** A POST to a repository's REST route (`path` after /repos/owner/name) as a client would send it. */
+export async function postToRepository(apiUrl, token, repository, path, body) {
+  const response = await fetch(`${apiUrl}/repos/${repository}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/vnd.github+json',
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** The in-toto statement an attestation's bundle carries. */
+export const attestedStatement = (attestation) =>
+  JSON.parse(Buffer.from(attestation.bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
+
+/** Who recorded a deployment: deployer (its payload names the release) or GitHub for a job's environment. */
+export const recordedBy = (deployment) => ('releaseId' in deployment.payload ? 'deployer' : 'job');
+
 export async function startGitHubApi(options = {}) {
   const table = await loadRoutes();
   const requests = [];

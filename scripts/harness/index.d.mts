@@ -1,7 +1,7 @@
 // Types of the harness (plain JavaScript, so that the demo runs on Node 20 without a TypeScript step).
 import type { GitHubApi } from './github-api.mjs';
 export type { GitHubApi } from './github-api.mjs';
-export { startGitHubApi } from './github-api.mjs';
+export { attestedStatement, recordedBy, startGitHubApi } from './github-api.mjs';
 
 export interface HarnessEvent {
   type: 'workflow' | 'call' | 'job' | 'step' | 'warning';

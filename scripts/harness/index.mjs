@@ -1,7 +1,7 @@
 // Local workflow harness: runs deployer's reusable workflows and starters on this machine
 // (docs/workflows.md, "The local harness"). Entry points for the tests and the demo.
 export { Harness, WorkflowError } from './workflow.mjs';
-export { startGitHubApi } from './github-api.mjs';
+export { attestedStatement, recordedBy, startGitHubApi } from './github-api.mjs';
 export { evaluate, interpolate, condition, splitTemplate, statusFunctions } from './expressions.mjs';
 export { parseKeyValueFile, readWorkflowCommands, masker } from './commands.mjs';
 export {

@@ -15,7 +15,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { parse } from 'yaml';
 import { asString, interpolate } from './expressions.mjs';
-import { permits } from './github-api.mjs';
+import { permits, postToRepository } from './github-api.mjs';
 
 const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
 
@@ -279,18 +279,14 @@ export async function attestBuildProvenance({ inputs, github, permissions, env }
       signatures: [],
     },
   };
-  const response = await fetch(`${github.api_url}/repos/${github.repository}/attestations`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${inputs['github-token'] || github.token}`,
-      accept: 'application/vnd.github+json',
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ bundle }),
-  });
-  const answer = await response.json();
-  if (response.status !== 201)
-    throw new Error(`attest-build-provenance: GitHub answered ${response.status} ${answer.message}`);
+  const { status, body: answer } = await postToRepository(
+    github.api_url,
+    inputs['github-token'] || github.token,
+    github.repository,
+    '/attestations',
+    { bundle },
+  );
+  if (status !== 201) throw new Error(`attest-build-provenance: GitHub answered ${status} ${answer.message}`);
   const url = `${github.server_url}/${github.repository}/attestations/${answer.id}`;
   const bundlePath = join(env.RUNNER_TEMP, `attestation-${answer.id}.json`);
   writeFileSync(bundlePath, JSON.stringify(bundle));

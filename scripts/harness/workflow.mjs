@@ -7,6 +7,7 @@ import { join, posix } from 'node:path';
 import { parse } from 'yaml';
 import { parseKeyValueFile, parsePathFile, masker, readWorkflowCommands } from './commands.mjs';
 import { asString, condition, interpolate, statusFunctions, truthy } from './expressions.mjs';
+import { postToRepository } from './github-api.mjs';
 import { runLocalAction, runScript, STAND_INS } from './steps.mjs';
 
 const UNSUPPORTED_JOB_KEYS = ['strategy', 'container', 'services', 'defaults', 'continue-on-error'];
@@ -267,33 +268,30 @@ export class Harness {
    * when the job starts (in_progress), then success or failure with the environment's URL when it ends.
    */
   async jobDeployment(github, environment) {
-    const call = async (method, path, body) => {
-      const response = await fetch(`${this.world.githubApi.url}/repos/${github.repository}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${GITHUB_OWN_TOKEN}`,
-          accept: 'application/vnd.github+json',
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify(body),
-      });
-      const answer = await response.json();
-      if (!response.ok)
-        throw new WorkflowError(`GitHub's job deployment: ${response.status} ${answer.message}`);
-      return answer;
+    const post = async (path, body) => {
+      const answer = await postToRepository(
+        this.world.githubApi.url,
+        GITHUB_OWN_TOKEN,
+        github.repository,
+        path,
+        body,
+      );
+      if (answer.status !== 201)
+        throw new WorkflowError(`GitHub's job deployment: ${answer.status} ${answer.body.message}`);
+      return answer.body;
     };
     const log_url = `${github.server_url}/${github.repository}/actions/runs/${github.run_id}`;
     // The local API keeps a deployment's sha only when the ref is one (GitHub would resolve the branch).
-    const { id } = await call('POST', '/deployments', {
+    const { id } = await post('/deployments', {
       ref: github.sha,
       environment,
       auto_merge: false,
       required_contexts: [],
     });
-    await call('POST', `/deployments/${id}/statuses`, { state: 'in_progress', log_url });
+    await post(`/deployments/${id}/statuses`, { state: 'in_progress', log_url });
     return {
       finish: (result, url) =>
-        call('POST', `/deployments/${id}/statuses`, {
+        post(`/deployments/${id}/statuses`, {
           state: result === 'success' ? 'success' : 'failure',
           log_url,
           ...(url ? { environment_url: url } : {}),

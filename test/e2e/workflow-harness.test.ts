@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
+  attestedStatement,
   Harness,
   startGitHubApi,
   WorkflowError,
@@ -336,9 +337,7 @@ describe('workflow harness', () => {
       `https://github.com/acme/app/attestations/${attested['attestation-id']}`,
     );
     expect(api.attestations).toHaveLength(1);
-    const statement = JSON.parse(
-      Buffer.from(api.attestations[0]!.bundle.dsseEnvelope.payload, 'base64').toString('utf8'),
-    );
+    const statement = attestedStatement(api.attestations[0]!);
     expect(statement.subject).toEqual([
       { name: '127.0.0.1:5000/acme/app', digest: { sha256: 'ab'.repeat(32) } },
     ]);

@@ -7,6 +7,7 @@ import {
   createChain,
   destroyChain,
   planChain,
+  recordedBy,
   startGitHubApi,
   type Chain,
   type GitHubApi,
@@ -155,10 +156,7 @@ describe('reusable workflows with a deploy config file: a push deploys every sta
   const githubRecords = (environment: string) =>
     api.deployments
       .filter((d) => d.deployment.environment === environment)
-      .map(
-        (d) =>
-          `${'releaseId' in (d.deployment.payload as object) ? 'deployer' : 'job'} ${d.statuses.map((s) => s.state).join(' ')}`,
-      );
+      .map((d) => `${recordedBy(d.deployment)} ${d.statuses.map((s) => s.state).join(' ')}`);
 
   let head: string;
 

@@ -3,6 +3,8 @@ import {
   createChain,
   destroyChain,
   planChain,
+  attestedStatement,
+  recordedBy,
   startGitHubApi,
   type Chain,
   type GitHubApi,
@@ -101,7 +103,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
     api.deployments
       .filter((d) => d.deployment.environment === environment && d.deployment.sha === sha)
       .map((d) => ({
-        by: 'releaseId' in (d.deployment.payload as object) ? 'deployer' : 'job',
+        by: recordedBy(d.deployment),
         payload: d.deployment.payload,
         states: d.statuses.map((status) => status.state),
         environmentUrl: d.statuses.find((status) => status.state === 'success')?.environment_url,
@@ -167,11 +169,7 @@ describe('reusable workflows: release → deploy-staging → promote-prod throug
       },
     ]);
     expect(commitStatuses(head)).toEqual(['deployer/staging pending', 'deployer/staging success']);
-    const attested = api.attestations.map(
-      (attestation) =>
-        JSON.parse(Buffer.from(attestation.bundle.dsseEnvelope.payload, 'base64').toString('utf8'))
-          .subject[0],
-    );
+    const attested = api.attestations.map((attestation) => attestedStatement(attestation).subject[0]);
     expect(attested).toEqual([
       { name: `${sb.registry}/${plan.repository}`, digest: { sha256: release['app-digest']!.slice(7) } },
       {
