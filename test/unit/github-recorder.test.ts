@@ -133,4 +133,22 @@ describe('GitHub deployment records', () => {
     expect(warnings).toEqual([]);
     expect(api.violations).toEqual([]);
   });
+
+  it('GitHub unreachable: a warning per kind of call, never a thrown error (the deploy goes on)', async () => {
+    const closed = await startGitHubApi({ token: TOKEN });
+    const url = closed.url;
+    await closed.close();
+    const offline = new GitHubDeploymentRecorder(
+      githubRest(TOKEN, url),
+      { owner: 'acme', repo: 'hello' },
+      (m) => warnings.push(m),
+    );
+    await offline.begin(facts);
+    await offline.finish(facts, recorded('success'));
+    expect(warnings.length).toBeGreaterThanOrEqual(2);
+    for (const warning of warnings)
+      expect(warning).toMatch(
+        /^Could not record the deploy on GitHub: .*The deploy itself is not affected\.$/,
+      );
+  });
 });
